@@ -1,0 +1,552 @@
+"""The venue domain: venues, staff, floor, menus, modifiers, tax rates, stations, printers.
+
+Everything is scoped by venue: one deployment can run several restaurants. Money is an integer
+in the currency's minor unit (cents). Tax rates are exact decimals (percent). Database
+constraints enforce what they can; services (restaurant/services.py) enforce the rest.
+"""
+
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
+
+
+def default_tip_presets() -> list[int]:
+    return [5, 10, 15]
+
+
+class Venue(models.Model):
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        DUTCH = "nl", _("Dutch")
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as EUR."))],
+    )
+    timezone = models.CharField(
+        _("timezone"), max_length=64, default="Europe/Amsterdam", choices=TIMEZONE_CHOICES
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    prices_include_tax = models.BooleanField(
+        _("prices include tax"),
+        default=True,
+        help_text=_("On for EU-style prices (VAT included); off when tax is added (US)."),
+    )
+    tip_presets = models.JSONField(
+        _("tip presets (%)"),
+        default=default_tip_presets,
+        blank=True,
+        help_text=_("Whole percentages offered as tip buttons, for example [5, 10, 15]."),
+    )
+    cash_rounding = models.PositiveIntegerField(
+        _("cash rounding step"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("In minor units: 5 rounds cash payments to 5 cents (NL); 1 turns it off."),
+    )
+    receipt_header = models.TextField(_("receipt header"), blank=True)
+    receipt_footer = models.TextField(_("receipt footer"), blank=True)
+    vat_number = models.CharField(_("VAT number"), max_length=32, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(cash_rounding__gte=1), name="venue_cash_rounding_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        presets = self.tip_presets
+        if not isinstance(presets, list) or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 < p <= 100 for p in presets
+        ):
+            raise ValidationError(
+                {"tip_presets": _("Tip presets must be a list of whole percentages from 1 to 100.")}
+            )
+
+
+class StaffMember(models.Model):
+    """A person's profile at one venue: role, PIN (stored as a keyed digest) and active flag."""
+
+    class Role(models.TextChoices):
+        SERVER = "server", _("Server")
+        BARTENDER = "bartender", _("Bartender")
+        HOST = "host", _("Host")
+        MANAGER = "manager", _("Manager")
+        KITCHEN = "kitchen", _("Kitchen")
+        OWNER = "owner", _("Owner")
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="staff")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profiles"
+    )
+    display_name = models.CharField(_("display name"), max_length=60)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.SERVER)
+    pin_digest = models.CharField(max_length=64, editable=False)
+    pin_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        ordering = ["venue", "display_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "user"], name="staff_unique_user_per_venue"),
+            models.UniqueConstraint(
+                fields=["venue", "pin_digest"], name="staff_unique_pin_per_venue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.get_role_display()})"
+
+
+class FloorArea(models.Model):
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="areas")
+    name = models.CharField(_("name"), max_length=60)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("floor area")
+        verbose_name_plural = _("floor areas")
+        ordering = ["venue", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "name"], name="area_unique_name_per_venue")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Table(models.Model):
+    class Shape(models.TextChoices):
+        SQUARE = "square", _("Square")
+        ROUND = "round", _("Round")
+        RECTANGLE = "rectangle", _("Rectangle")
+        BAR_SEAT = "bar_seat", _("Bar seat")
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="tables")
+    area = models.ForeignKey(FloorArea, on_delete=models.PROTECT, related_name="tables")
+    name = models.CharField(_("number or name"), max_length=20)
+    seats = models.PositiveSmallIntegerField(_("seats"), default=4)
+    shape = models.CharField(_("shape"), max_length=16, choices=Shape.choices, default=Shape.SQUARE)
+    # Position and size on the floor plan, in grid units of the area's canvas.
+    x = models.PositiveSmallIntegerField(default=0)
+    y = models.PositiveSmallIntegerField(default=0)
+    width = models.PositiveSmallIntegerField(default=2)
+    height = models.PositiveSmallIntegerField(default=2)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("table")
+        verbose_name_plural = _("tables")
+        ordering = ["venue", "area__sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "name"], name="table_unique_name_per_venue"),
+            models.CheckConstraint(condition=Q(seats__gte=1), name="table_seats_gte_1"),
+            models.CheckConstraint(
+                condition=Q(width__gte=1) & Q(height__gte=1), name="table_size_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaxRate(models.Model):
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="tax_rates")
+    name = models.CharField(_("name"), max_length=40, help_text=_("For example 'Low (9%)'."))
+    code = models.CharField(
+        _("code"), max_length=8, help_text=_("Short letter printed on receipts, e.g. A or B.")
+    )
+    rate = models.DecimalField(
+        _("rate (%)"),
+        max_digits=7,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+
+    class Meta:
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+        ordering = ["venue", "rate"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "code"], name="taxrate_unique_code_per_venue"),
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=100), name="taxrate_rate_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}"
+
+
+class Printer(models.Model):
+    class Role(models.TextChoices):
+        KITCHEN = "kitchen", _("Kitchen tickets")
+        RECEIPT = "receipt", _("Receipts")
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="printers")
+    name = models.CharField(_("name"), max_length=60)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(
+        _("port"), default=9100, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.KITCHEN)
+    code_page = models.CharField(
+        _("code page"),
+        max_length=16,
+        default="CP858",
+        help_text=_("ESC/POS character table; CP858 has the euro sign and accents."),
+    )
+    paper_width = models.PositiveSmallIntegerField(
+        _("characters per line"), default=42, validators=[MinValueValidator(24)]
+    )
+    backup = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="backup_for",
+        verbose_name=_("backup printer"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("printer")
+        verbose_name_plural = _("printers")
+        ordering = ["venue", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "name"], name="printer_unique_name_per_venue"),
+            models.CheckConstraint(
+                condition=Q(port__gte=1) & Q(port__lte=65535), name="printer_port_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(backup=models.F("id")), name="printer_not_own_backup"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.host}:{self.port})"
+
+
+class Station(models.Model):
+    """A kitchen or bar station (grill, cold kitchen, bar, pastry) or the expo pass."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="stations")
+    name = models.CharField(_("name"), max_length=60)
+    slug = models.SlugField(_("slug"), max_length=40)
+    is_expo = models.BooleanField(_("expo"), default=False)
+    printer = models.ForeignKey(
+        Printer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stations",
+        verbose_name=_("ticket printer"),
+    )
+    show_on_screen = models.BooleanField(_("kitchen screen"), default=True)
+    print_tickets = models.BooleanField(_("print tickets"), default=False)
+    print_on_bump = models.BooleanField(_("print chit on bump"), default=False)
+    warn_after_seconds = models.PositiveIntegerField(_("yellow after (s)"), default=300)
+    late_after_seconds = models.PositiveIntegerField(_("red after (s)"), default=480)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+        ordering = ["venue", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "slug"], name="station_unique_slug_per_venue"),
+            models.CheckConstraint(
+                condition=Q(late_after_seconds__gte=models.F("warn_after_seconds")),
+                name="station_late_after_warn",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Menu(models.Model):
+    """A menu (lunch, dinner, drinks) with availability windows; none means always."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="menus")
+    name = models.CharField(_("name"), max_length=60)
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("menu")
+        verbose_name_plural = _("menus")
+        ordering = ["venue", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "name"], name="menu_unique_name_per_venue")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def all_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4, 5, 6]
+
+
+class MenuWindow(models.Model):
+    """When a menu is available: weekdays (0 = Monday) and a time range in venue time.
+
+    An end before the start runs past midnight (22:00-02:00).
+    """
+
+    menu = models.ForeignKey(Menu, on_delete=models.CASCADE, related_name="windows")
+    weekdays = models.JSONField(
+        _("weekdays"), default=all_weekdays, help_text=_("0 = Monday ... 6 = Sunday")
+    )
+    starts_at = models.TimeField(_("from"))
+    ends_at = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("availability window")
+        verbose_name_plural = _("availability windows")
+        ordering = ["menu", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(starts_at=models.F("ends_at")), name="menuwindow_nonempty"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        days = self.weekdays
+        if (
+            not isinstance(days, list)
+            or not days
+            or not all(isinstance(d, int) and 0 <= d <= 6 for d in days)
+        ):
+            raise ValidationError({"weekdays": _("Weekdays must be a list of numbers 0-6.")})
+
+
+class Category(models.Model):
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="categories")
+    menu = models.ForeignKey(Menu, on_delete=models.CASCADE, related_name="categories")
+    name = models.CharField(_("name"), max_length=60)
+    default_station = models.ForeignKey(
+        Station,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default station"),
+    )
+    color = models.CharField(_("button colour"), max_length=7, blank=True, default="")
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["menu", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["menu", "name"], name="category_unique_name_per_menu")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.menu.name} / {self.name}"
+
+
+class ModifierGroup(models.Model):
+    """A choice attached to items: "Doneness (choose 1)", "Sides (up to 2, 1 free)".
+
+    Required when min_choices >= 1. `free_choices` units are free (the most expensive ones);
+    `max_per_modifier` is how many of one modifier may be chosen (extra shot x3).
+    """
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="modifier_groups")
+    name = models.CharField(_("name"), max_length=60)
+    code = models.SlugField(
+        _("code"),
+        max_length=60,
+        help_text=_("Unique key of the group in this venue (used by menu import/export)."),
+    )
+    internal_name = models.CharField(
+        _("internal name"),
+        max_length=80,
+        blank=True,
+        help_text=_("Tells apart groups with the same name in the back office."),
+    )
+    min_choices = models.PositiveSmallIntegerField(_("minimum"), default=0)
+    max_choices = models.PositiveSmallIntegerField(_("maximum"), default=1)
+    free_choices = models.PositiveSmallIntegerField(_("free choices"), default=0)
+    max_per_modifier = models.PositiveSmallIntegerField(_("max of one modifier"), default=1)
+
+    class Meta:
+        verbose_name = _("modifier group")
+        verbose_name_plural = _("modifier groups")
+        ordering = ["venue", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "code"], name="modgroup_unique_code"),
+            models.CheckConstraint(
+                condition=Q(min_choices__lte=models.F("max_choices")), name="modgroup_min_lte_max"
+            ),
+            models.CheckConstraint(condition=Q(max_choices__gte=1), name="modgroup_max_gte_1"),
+            models.CheckConstraint(
+                condition=Q(free_choices__lte=models.F("max_choices")),
+                name="modgroup_free_lte_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_modifier__gte=1), name="modgroup_per_modifier_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.internal_name or self.name
+
+    @property
+    def is_required(self) -> bool:
+        return self.min_choices >= 1
+
+
+class MenuItem(models.Model):
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="items")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="items")
+    name = models.CharField(_("name"), max_length=80)
+    description = models.TextField(_("description"), blank=True)
+    plu = models.CharField(
+        _("PLU / SKU"),
+        max_length=32,
+        validators=[RegexValidator(r"^[A-Za-z0-9._-]+$", _("Letters, digits, . _ - only."))],
+    )
+    price = models.PositiveIntegerField(_("price (minor units)"))
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="items")
+    station = models.ForeignKey(
+        Station,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+        verbose_name=_("kitchen station"),
+        help_text=_("Empty: the category's default station."),
+    )
+    prep_minutes = models.PositiveSmallIntegerField(_("prep time (min)"), default=0)
+    default_course = models.PositiveSmallIntegerField(_("default course"), default=1)
+    is_available = models.BooleanField(
+        _("available"), default=True, help_text=_("Off = 86'd: cannot be ordered.")
+    )
+    stock_count = models.PositiveIntegerField(
+        _("stock count"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: not counted. Decrements when sent; 86'd at zero."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    modifier_groups = models.ManyToManyField(
+        ModifierGroup, through="ItemModifierGroup", related_name="items", blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("menu item")
+        verbose_name_plural = _("menu items")
+        ordering = ["category", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "plu"], name="item_unique_plu_per_venue"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="item_price_gte_0"),
+            models.CheckConstraint(condition=Q(default_course__gte=1), name="item_course_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def effective_station(self):
+        return self.station or self.category.default_station
+
+
+class ItemModifierGroup(models.Model):
+    """Attaches a modifier group to an item, in order."""
+
+    item = models.ForeignKey(MenuItem, on_delete=models.CASCADE, related_name="group_links")
+    group = models.ForeignKey(ModifierGroup, on_delete=models.CASCADE, related_name="item_links")
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("modifier group of item")
+        verbose_name_plural = _("modifier groups of item")
+        ordering = ["item", "sort_order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "group"], name="itemgroup_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} → {self.group}"
+
+
+class Modifier(models.Model):
+    group = models.ForeignKey(ModifierGroup, on_delete=models.CASCADE, related_name="modifiers")
+    name = models.CharField(_("name"), max_length=60)
+    plu = models.CharField(_("PLU"), max_length=32, blank=True, default="")
+    price_delta = models.IntegerField(
+        _("price change (minor units)"), default=0, help_text=_("May be negative.")
+    )
+    is_available = models.BooleanField(_("available"), default=True)
+    is_default = models.BooleanField(_("pre-selected"), default=False)
+    nested_group = models.ForeignKey(
+        ModifierGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="parent_modifiers",
+        verbose_name=_("nested group"),
+        help_text=_("Asked when this modifier is chosen (steak → side → dressing)."),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("modifier")
+        verbose_name_plural = _("modifiers")
+        ordering = ["group", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "name"], name="modifier_unique_name_in_group"),
+            models.UniqueConstraint(
+                fields=["group", "plu"],
+                condition=~Q(plu=""),
+                name="modifier_unique_plu_in_group",
+            ),
+            models.CheckConstraint(
+                condition=~Q(nested_group=models.F("group")), name="modifier_not_nested_in_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group.name}: {self.name}"

@@ -1,0 +1,9 @@
+"""Websocket routes of every app, collected in one place for restaurant/asgi.py."""
+
+from django.urls import path
+
+from restaurant.consumers import PingConsumer
+
+websocket_urlpatterns = [
+    path("ws/ping/", PingConsumer.as_asgi()),
+]

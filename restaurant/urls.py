@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import path
+from django.views.generic import RedirectView
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+admin.site.site_header = "Brigade"
+admin.site.site_title = "Brigade back office"
+admin.site.index_title = "Back office"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
