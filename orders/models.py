@@ -61,6 +61,10 @@ class Check(models.Model):
                 | (~Q(status="open") & Q(closed_at__isnull=False)),
                 name="check_closed_at_matches_status",
             ),
+            # One open check per table: two tablets opening table 12 at once get one check.
+            models.UniqueConstraint(
+                fields=["table"], condition=Q(status="open"), name="check_one_open_per_table"
+            ),
         ]
         indexes = [models.Index(fields=["venue", "status"], name="check_venue_status")]
 

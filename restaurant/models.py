@@ -68,7 +68,9 @@ class Venue(models.Model):
         verbose_name_plural = _("venues")
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=Q(cash_rounding__gte=1), name="venue_cash_rounding_gte_1"),
+            models.CheckConstraint(
+                condition=Q(cash_rounding__gte=1), name="venue_cash_rounding_gte_1"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -504,9 +506,7 @@ class ItemModifierGroup(models.Model):
         verbose_name = _("modifier group of item")
         verbose_name_plural = _("modifier groups of item")
         ordering = ["item", "sort_order", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["item", "group"], name="itemgroup_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["item", "group"], name="itemgroup_unique")]
 
     def __str__(self) -> str:
         return f"{self.item} → {self.group}"

@@ -159,7 +159,9 @@ def menu_items_change_price(
     if round_to < 1:
         raise ValidationFailed(_("Round to at least 1."), field="round_to")
     ids = sorted(set(item_ids))
-    items = list(MenuItem.objects.select_for_update().filter(venue=venue, pk__in=ids).order_by("pk"))
+    items = list(
+        MenuItem.objects.select_for_update().filter(venue=venue, pk__in=ids).order_by("pk")
+    )
     if len(items) != len(ids):
         raise NotFound(_("Some items do not belong to this venue."), field="items")
     for item in items:

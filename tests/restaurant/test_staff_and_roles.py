@@ -1,0 +1,111 @@
+"""Staff profiles, PINs and what each role may do."""
+
+import pytest
+from django.db import IntegrityError
+
+from restaurant import permissions
+from restaurant.errors import PermissionDenied, ValidationFailed
+from restaurant.models import StaffMember
+from restaurant.pins import pin_digest
+from restaurant.services import staff_by_pin, staff_create, staff_set_pin
+from tests.factories import StaffFactory, VenueFactory
+
+pytestmark = pytest.mark.django_db
+Role = StaffMember.Role
+
+
+def test_pin_is_stored_as_a_keyed_digest_and_finds_the_staff_member():
+    venue = VenueFactory()
+    sanne = staff_create(
+        venue=venue, username="sanne", display_name="Sanne", role=Role.MANAGER, pin="4821"
+    )
+    assert "4821" not in sanne.pin_digest and len(sanne.pin_digest) == 64
+    assert staff_by_pin(venue=venue, pin="4821") == sanne
+    assert staff_by_pin(venue=venue, pin="4822") is None
+    assert staff_by_pin(venue=VenueFactory(), pin="4821") is None  # other venue
+    assert sanne.user.is_staff  # managers use the back office
+    # the same PIN at two venues is two different digests
+    assert pin_digest(venue_id=venue.pk, pin="4821") != pin_digest(
+        venue_id=venue.pk + 1, pin="4821"
+    )
+
+
+@pytest.mark.parametrize("pin", ["123", "1234567", "12a4", "", "12 34"])
+def test_pin_must_be_4_to_6_digits(pin):
+    venue = VenueFactory()
+    with pytest.raises(ValidationFailed) as exc:
+        staff_create(venue=venue, username="x", display_name="X", role=Role.SERVER, pin=pin)
+    assert exc.value.code == "invalid_pin"
+    assert not StaffMember.objects.exists()
+
+
+def test_pin_unique_per_venue_but_not_across_venues():
+    venue = VenueFactory()
+    staff_create(venue=venue, username="daan", display_name="Daan", role=Role.SERVER, pin="1111")
+    with pytest.raises(ValidationFailed) as exc:
+        staff_create(
+            venue=venue, username="lotte", display_name="Lotte", role=Role.SERVER, pin="1111"
+        )
+    assert exc.value.code == "pin_taken" and exc.value.field == "pin"
+    assert StaffMember.objects.filter(venue=venue).count() == 1
+    other = VenueFactory()
+    staff_create(venue=other, username="lotte", display_name="Lotte", role=Role.SERVER, pin="1111")
+    # and the database holds the line too
+    with pytest.raises(IntegrityError):
+        StaffFactory(venue=venue, pin="1111")
+
+
+def test_inactive_staff_cannot_sign_in_and_pin_reset_works():
+    venue = VenueFactory()
+    daan = StaffFactory(venue=venue, pin="2222")
+    staff_set_pin(staff=daan, pin="3333")
+    assert staff_by_pin(venue=venue, pin="2222") is None
+    assert staff_by_pin(venue=venue, pin="3333") == daan
+    daan.is_active = False
+    daan.save()
+    assert staff_by_pin(venue=venue, pin="3333") is None
+
+
+def test_only_owners_manage_staff():
+    venue = VenueFactory()
+    manager = StaffFactory(venue=venue, role=Role.MANAGER)
+    owner = StaffFactory(venue=venue, role=Role.OWNER)
+    server = StaffFactory(venue=venue, role=Role.SERVER, pin="5555")
+    with pytest.raises(PermissionDenied):
+        staff_set_pin(staff=server, pin="6666", actor=manager)
+    assert staff_by_pin(venue=venue, pin="5555") == server
+    staff_set_pin(staff=server, pin="6666", actor=owner)
+    staff_set_pin(staff=server, pin="7777", actor=server)  # anyone may change their own
+    with pytest.raises(PermissionDenied):
+        staff_create(
+            venue=venue, username="n", display_name="N", role=Role.SERVER, pin="8888", actor=manager
+        )
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.SERVER, {"check.open", "check.order", "check.view_all", "line.void_unsent"}),
+        (Role.BARTENDER, {"check.open", "check.order", "check.view_all", "line.void_unsent"}),
+        (Role.HOST, {"check.open", "check.view_all"}),
+        (Role.KITCHEN, {"item.86", "kitchen.bump"}),
+        (Role.MANAGER, set(permissions.PERMISSIONS) - {"menu.edit", "staff.manage", "venue.edit"}),
+        (Role.OWNER, set(permissions.PERMISSIONS)),
+    ],
+)
+def test_permissions_follow_roles(role, allowed):
+    staff = StaffFactory.build(role=role, is_active=True)
+    granted = {p for p in permissions.PERMISSIONS if permissions.staff_can(staff, p)}
+    assert granted == allowed
+    staff.is_active = False
+    assert not any(permissions.staff_can(staff, p) for p in permissions.PERMISSIONS)
+
+
+def test_require_names_who_and_what():
+    server = StaffFactory.build(role=Role.SERVER, display_name="Daan")
+    with pytest.raises(PermissionDenied) as exc:
+        permissions.require(server, "line.void_approve")
+    assert exc.value.message == "Daan may not approve voids."
+    assert exc.value.as_dict()["error"]["code"] == "permission_denied"
+    with pytest.raises(KeyError):
+        permissions.staff_can(server, "no.such.permission")
