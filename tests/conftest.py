@@ -75,9 +75,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture
-def chromium_browser():
+def chromium_browser(monkeypatch):
     """A headless Debian Chromium driven by Playwright (never Playwright's own download)."""
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API runs an event loop in this thread; the ORM must still be usable.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -328,7 +328,7 @@ def test_concurrent_checks_get_distinct_numbers():
         try:
             barrier.wait()
             check_open(venue=venue, actor=server, kind="takeaway")
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:  # collected and asserted below
             errors.append(exc)
         finally:
             connection.close()

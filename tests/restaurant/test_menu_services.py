@@ -103,7 +103,7 @@ def test_menus_available_by_window_weekday_and_midnight():
     MenuWindowFactory(menu=lunch, starts_at=datetime.time(11), ends_at=datetime.time(16))
     dinner = MenuFactory(venue=venue, name="Dinner")
     MenuWindowFactory(menu=dinner, starts_at=datetime.time(17), ends_at=datetime.time(22, 30))
-    drinks = MenuFactory(venue=venue, name="Drinks")  # no windows: all day
+    MenuFactory(venue=venue, name="Drinks")  # no windows: all day
     late = MenuFactory(venue=venue, name="Late night")
     MenuWindowFactory(  # Friday and Saturday nights only, past midnight
         menu=late, weekdays=[4, 5], starts_at=datetime.time(22), ends_at=datetime.time(2)
