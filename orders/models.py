@@ -39,6 +39,11 @@ class Check(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     # Optimistic concurrency: every write bumps the version (orders/services.py).
     version = models.PositiveIntegerField(default=1)
+    # Check-level fields (server, table, guests, check discounts) last changed in this version.
+    header_version = models.PositiveIntegerField(default=1)
+    fired_courses = models.JSONField(default=list, blank=True, help_text=_("Courses fired."))
+    prebill_printed_at = models.DateTimeField(_("check printed"), null=True, blank=True)
+    paying_since = models.DateTimeField(_("paying since"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
@@ -113,8 +118,18 @@ class OrderLine(models.Model):
     added_by = models.ForeignKey(
         StaffMember, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    rush = models.BooleanField(_("rush"), default=False)
+    # The check version in which this line last changed: a stale write that touches this line
+    # conflicts only if the line changed after the version the writer saw.
+    changed_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    send_batch = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Which send of the check this line went out with.")
+    )
+    fired_at = models.DateTimeField(_("fired"), null=True, blank=True)
+    ready_at = models.DateTimeField(_("ready"), null=True, blank=True)
+    served_at = models.DateTimeField(_("served"), null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(_("void reason"), max_length=200, blank=True)
     voided_by = models.ForeignKey(
@@ -182,6 +197,60 @@ class LineModifier(models.Model):
     @property
     def charged_quantity(self) -> int:
         return self.quantity - self.free_quantity
+
+
+class Adjustment(models.Model):
+    """A comp or discount on one line or on the whole check: a percentage or an amount.
+
+    A comp is a discount of 100% of what it applies to, recorded as its own kind for reports.
+    Check-level adjustments are shared across the lines by largest remainder (orders/pricing.py),
+    so each tax rate's base shrinks in proportion.
+    """
+
+    class Kind(models.TextChoices):
+        COMP = "comp", _("Comp")
+        DISCOUNT = "discount", _("Discount")
+
+    tab = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="adjustments")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="adjustments"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    percent = models.DecimalField(
+        _("percent"), max_digits=6, decimal_places=3, null=True, blank=True
+    )
+    amount = models.PositiveIntegerField(_("amount (minor units)"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    actor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("comp or discount")
+        verbose_name_plural = _("comps and discounts")
+        ordering = ["tab", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(percent__isnull=False) & Q(amount__isnull=True))
+                | (Q(percent__isnull=True) & Q(amount__isnull=False)),
+                name="adjustment_percent_xor_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True) | (Q(percent__gt=0) & Q(percent__lte=100)),
+                name="adjustment_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0), name="adjustment_amount_gt_0"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        what = f"{self.percent}%" if self.percent is not None else str(self.amount)
+        return f"{self.get_kind_display()} {what}"
 
 
 class CheckAudit(models.Model):

@@ -10,6 +10,11 @@ from OrderLine rows by `lines_from_rows`. Rules (see docs/money.md):
 - Prices include tax (EU): the tax is the part of the gross inside it, gross * r / (100 + r).
   Prices exclude tax (US): the tax is added, net * r / 100.
 - Voided lines count for nothing.
+- Discounts and comps (`PricedDiscount`, a percentage or an amount) reduce what they apply to
+  and never more: line discounts first, each on what is left of its line; then check
+  discounts, each on what is left of the check, shared across the lines in proportion to what
+  is left of each (largest remainder). Tax is computed after discounts, so a discount lowers
+  each rate's base in proportion.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from restaurant.money import tax_added, tax_included
+from restaurant.money import allocate, percent_of, tax_added, tax_included
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,26 @@ class PricedModifier:
 
 
 @dataclass(frozen=True)
+class PricedDiscount:
+    percent: Decimal | None = None
+    amount: int | None = None
+    key: object = None
+
+    def __post_init__(self):
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("a discount has either a percent or an amount")
+        if self.percent is not None and not (0 < Decimal(self.percent) <= 100):
+            raise ValueError("a discount percentage is above 0 and at most 100")
+        if self.amount is not None and self.amount <= 0:
+            raise ValueError("a discount amount is positive")
+
+    def of(self, base: int) -> int:
+        """How much this takes off `base`: never more than `base`."""
+        wanted = percent_of(base, self.percent) if self.percent is not None else self.amount
+        return max(0, min(base, wanted))
+
+
+@dataclass(frozen=True)
 class PricedLine:
     unit_price: int
     quantity: int
@@ -41,6 +66,7 @@ class PricedLine:
     modifiers: tuple[PricedModifier, ...] = ()
     voided: bool = False
     key: object = None  # the caller's handle (an OrderLine id), carried through untouched
+    discounts: tuple[PricedDiscount, ...] = ()
 
     @property
     def unit_total(self) -> int:
@@ -62,13 +88,29 @@ class TaxLine:
 
 
 @dataclass(frozen=True)
+class LineAmount:
+    key: object
+    gross: int  # unit total x quantity, before any discount
+    line_discount: int
+    check_discount: int  # this line's share of check-level discounts
+    tax_code: str = ""
+
+    @property
+    def total(self) -> int:
+        return self.gross - self.line_discount - self.check_discount
+
+
+@dataclass(frozen=True)
 class CheckTotals:
-    lines: tuple[tuple[object, int], ...]  # (key, line total) for every non-voided line
-    subtotal: int  # sum of line totals as priced
+    lines: tuple[tuple[object, int], ...]  # (key, line total after discounts), non-voided
+    subtotal: int  # sum of line totals after discounts, as priced
     tax: int
     total: int  # what the guest pays
     taxes: tuple[TaxLine, ...] = field(default_factory=tuple)
     prices_include_tax: bool = True
+    before_discounts: int = 0
+    discount: int = 0
+    amounts: tuple[LineAmount, ...] = ()
 
     @property
     def net(self) -> int:
@@ -98,34 +140,81 @@ def tax_breakdown(
     return tuple(result)
 
 
-def check_totals(lines: Iterable[PricedLine], *, prices_include_tax: bool) -> CheckTotals:
+def check_totals(
+    lines: Iterable[PricedLine],
+    *,
+    prices_include_tax: bool,
+    check_discounts: Iterable[PricedDiscount] = (),
+) -> CheckTotals:
     live = [line for line in lines if not line.voided]
     for line in live:
         if line.quantity < 1:
             raise ValueError("a line's quantity must be at least 1")
         if line.unit_total < 0:
             raise ValueError("a line's unit price with modifiers must not be negative")
+    # 1. Line discounts, each on what is left of its line.
+    remaining = []
+    line_discounts = []
+    for line in live:
+        left = line.total
+        for discount in line.discounts:
+            left -= discount.of(left)
+        remaining.append(left)
+        line_discounts.append(line.total - left)
+    # 2. Check discounts, each on what is left of the check, shared by largest remainder.
+    shares = [0] * len(live)
+    for discount in check_discounts:
+        left_total = sum(remaining)
+        if left_total <= 0:
+            break
+        off = discount.of(left_total)
+        for i, part in enumerate(allocate(off, remaining)):
+            remaining[i] -= part
+            shares[i] += part
+    amounts = tuple(
+        LineAmount(line.key, line.total, line_discounts[i], shares[i], line.tax_code)
+        for i, line in enumerate(live)
+    )
     taxes = tax_breakdown(
-        ((line.tax_code, line.tax_rate, line.total) for line in live),
+        ((line.tax_code, line.tax_rate, remaining[i]) for i, line in enumerate(live)),
         prices_include_tax=prices_include_tax,
     )
-    subtotal = sum(line.total for line in live)
+    subtotal = sum(remaining)
     tax = sum(t.tax for t in taxes)
     total = subtotal if prices_include_tax else subtotal + tax
+    before = sum(line.total for line in live)
     return CheckTotals(
-        lines=tuple((line.key, line.total) for line in live),
+        lines=tuple((line.key, remaining[i]) for i, line in enumerate(live)),
         subtotal=subtotal,
         tax=tax,
         total=total,
         taxes=taxes,
         prices_include_tax=prices_include_tax,
+        before_discounts=before,
+        discount=before - subtotal,
+        amounts=amounts,
     )
+
+
+def _discount_from_row(row) -> PricedDiscount:
+    return PricedDiscount(percent=row.percent, amount=row.amount, key=row.pk)
+
+
+def check_discounts_from_rows(rows) -> list[PricedDiscount]:
+    """Check-level PricedDiscounts from Adjustment rows (line is null, not removed)."""
+    return [_discount_from_row(a) for a in rows if a.line_id is None and a.removed_at is None]
 
 
 def lines_from_rows(rows) -> list[PricedLine]:
     """PricedLines from OrderLine rows (with `modifiers` prefetched where it matters)."""
     result = []
     for row in rows:
+        adjustments = getattr(row, "adjustments", None)
+        discounts = tuple(
+            _discount_from_row(a)
+            for a in (adjustments.all() if adjustments is not None else ())
+            if a.removed_at is None
+        )
         result.append(
             PricedLine(
                 unit_price=row.unit_price,
@@ -138,6 +227,7 @@ def lines_from_rows(rows) -> list[PricedLine]:
                 ),
                 voided=row.status == "voided",
                 key=row.pk,
+                discounts=discounts,
             )
         )
     return result

@@ -19,6 +19,7 @@ from orders.modifiers import ChosenModifier, modifiers_validate
 from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import MenuItem, StaffMember, Table, Venue
+from restaurant.realtime import event_emit
 from restaurant.selectors import menu_is_available
 
 MAX_QUANTITY = 999
@@ -64,9 +65,76 @@ def _lock_open_check(tab: Check) -> Check:
     return locked
 
 
-def _bump(tab: Check) -> None:
+def _bump(tab: Check, *, lines=(), header: bool = False) -> None:
+    """A new version of the check; touched lines (and the header) remember it."""
     tab.version += 1
-    tab.save(update_fields=["version"])
+    fields = ["version"]
+    if header:
+        tab.header_version = tab.version
+        fields.append("header_version")
+    tab.save(update_fields=fields)
+    for line in lines:
+        line.changed_version = tab.version
+    if lines:
+        OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            changed_version=tab.version
+        )
+    check_changed(tab)
+
+
+def check_changed(tab: Check) -> None:
+    """Tell every tablet that this check (and its table) changed; in this transaction."""
+    from orders.selectors import check_floor_status
+
+    event_emit(
+        venue_id=tab.venue_id,
+        type="check.changed",
+        data={
+            "check": tab.pk,
+            "number": tab.number,
+            "version": tab.version,
+            "status": tab.status,
+            "table": tab.table_id,
+            "floor_status": check_floor_status(tab),
+            "server": tab.server_id,
+        },
+    )
+
+
+def guard_version(
+    tab: Check, expected_version: int | None, *, lines=(), header: bool = False
+) -> None:
+    """Refuse a stale write only where it would conflict.
+
+    `expected_version` is the check version the client last saw (None: not checked). Adding
+    lines never conflicts and is merged; a write touching a line (or the check's header)
+    that changed after that version is refused with code `stale_version`.
+    """
+    if expected_version is None:
+        return
+    if not isinstance(expected_version, int) or expected_version < 1:
+        raise ValidationFailed(_("The check version must be a whole number."), field="version")
+    if expected_version > tab.version:
+        raise ValidationFailed(
+            _("Check version %(v)d does not exist yet.") % {"v": expected_version},
+            code="bad_version",
+            field="version",
+        )
+    if header and tab.header_version > expected_version:
+        raise Conflict(
+            _("Someone else changed check #%(n)s meanwhile; look again and retry.")
+            % {"n": tab.number},
+            code="stale_version",
+            field="version",
+        )
+    for line in lines:
+        if line.changed_version > expected_version:
+            raise Conflict(
+                _("Someone else changed %(item)s meanwhile; look again and retry.")
+                % {"item": line.name},
+                code="stale_version",
+                field="version",
+            )
 
 
 @transaction.atomic
@@ -143,6 +211,7 @@ def check_open(
         guests=guest_count,
         server=server.display_name,
     )
+    check_changed(tab)
     return tab
 
 
@@ -259,7 +328,7 @@ def line_add(
         added_by=actor,
     )
     _store_modifiers(line, chosen)
-    _bump(tab)
+    _bump(tab, lines=[line])
     _audit(
         tab,
         action="line.add",
@@ -281,6 +350,7 @@ def line_void(
     actor: StaffMember,
     reason: str,
     approver: StaffMember | None = None,
+    expected_version: int | None = None,
 ) -> OrderLine:
     """Void a line. A reason is always required; a sent line needs a manager's approval."""
     reason = (reason or "").strip()
@@ -295,6 +365,7 @@ def line_void(
         raise Conflict(
             _("%(item)s was already voided.") % {"item": line.name}, code="already_voided"
         )
+    guard_version(tab, expected_version, lines=[line])
     if line.status == OrderLine.Status.SENT:
         if approver is None:
             raise permissions.PermissionDenied(
@@ -329,3 +400,178 @@ def line_void(
         was_sent=was_sent,
     )
     return line
+
+
+def _decrement_stock(lines: list[OrderLine]) -> list[MenuItem]:
+    """Take sent quantities off counted stock; 86 what reaches zero. Refuse if short."""
+    wanted: dict[int, int] = {}
+    for line in lines:
+        if line.menu_item_id:
+            wanted[line.menu_item_id] = wanted.get(line.menu_item_id, 0) + line.quantity
+    items = list(
+        MenuItem.objects.select_for_update()
+        .filter(pk__in=sorted(wanted), stock_count__isnull=False)
+        .order_by("pk")
+    )
+    sold_out = []
+    for item in items:
+        if item.stock_count < wanted[item.pk]:
+            raise Conflict(
+                _("Only %(n)d %(item)s left; change the order before sending.")
+                % {"n": item.stock_count, "item": item.name},
+                code="insufficient_stock",
+                field="lines",
+            )
+        item.stock_count -= wanted[item.pk]
+        fields = ["stock_count", "updated_at"]
+        if item.stock_count == 0:
+            item.is_available = False
+            fields.append("is_available")
+            sold_out.append(item)
+        item.save(update_fields=fields)
+        event_emit(
+            venue_id=item.venue_id,
+            type="item.availability",
+            data={
+                "item": item.pk,
+                "available": item.is_available,
+                "stock_count": item.stock_count,
+            },
+        )
+    return sold_out
+
+
+def _next_batch(tab: Check) -> int:
+    return (tab.lines.aggregate(n=Max("send_batch"))["n"] or 0) + 1
+
+
+@transaction.atomic
+def lines_send(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    line_ids: list[int] | None = None,
+    rush_ids: list[int] | None = None,
+) -> list[OrderLine]:
+    """Send the check's new lines (or the given ones) to the kitchen; return what was sent.
+
+    Course 1, rush lines and lines of a course already fired are fired at once; later courses
+    are held until `course_fire`. A line is sent once: lines already sent are skipped, so a
+    repeated send does nothing twice. Counted stock goes down; at zero the item is 86'd.
+    The kitchen's tickets are made by kitchen.services.lines_send, which calls this.
+    """
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    tab = _lock_open_check(tab)
+    rush_ids = set(rush_ids or [])
+    lines_qs = tab.lines.select_for_update().filter(status=OrderLine.Status.NEW).order_by("pk")
+    if line_ids is not None:
+        known = set(tab.lines.filter(pk__in=line_ids).values_list("pk", flat=True))
+        missing = set(line_ids) - known
+        if missing:
+            raise NotFound(
+                _("Line %(id)s is not on this check.") % {"id": min(missing)}, field="lines"
+            )
+        lines_qs = lines_qs.filter(pk__in=line_ids)
+    lines = list(lines_qs)
+    if not lines:
+        return []
+    _decrement_stock(lines)
+    now = timezone.now()
+    batch = _next_batch(tab)
+    fired = set(tab.fired_courses or [])
+    for line in lines:
+        line.status = OrderLine.Status.SENT
+        line.sent_at = now
+        line.send_batch = batch
+        if line.pk in rush_ids:
+            line.rush = True
+        if line.rush or line.course == 1 or line.course in fired:
+            line.fired_at = now
+    OrderLine.objects.bulk_update(lines, ["status", "sent_at", "send_batch", "rush", "fired_at"])
+    _bump(tab, lines=lines)
+    _audit(
+        tab,
+        action="lines.send",
+        actor=actor,
+        batch=batch,
+        lines=[line.pk for line in lines],
+        held=[line.pk for line in lines if line.fired_at is None],
+    )
+    return lines
+
+
+@transaction.atomic
+def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[OrderLine]:
+    """Fire a course ("fire mains"): its held lines go to the cooks; unsent ones are sent.
+
+    Returns the lines fired now (those newly sent have `send_batch` of this call). Firing a
+    course again fires only what was added since.
+    """
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    if not isinstance(course, int) or isinstance(course, bool) or not 1 <= course <= MAX_COURSE:
+        raise ValidationFailed(
+            _("Course must be a number from 1 to %(max)d.") % {"max": MAX_COURSE}, field="course"
+        )
+    tab = _lock_open_check(tab)
+    lines = list(
+        tab.lines.select_for_update()
+        .filter(course=course, fired_at__isnull=True)
+        .exclude(status=OrderLine.Status.VOIDED)
+        .order_by("pk")
+    )
+    unsent = [line for line in lines if line.status == OrderLine.Status.NEW]
+    if unsent:
+        _decrement_stock(unsent)
+    now = timezone.now()
+    batch = _next_batch(tab) if unsent else None
+    for line in lines:
+        if line.status == OrderLine.Status.NEW:
+            line.status = OrderLine.Status.SENT
+            line.sent_at = now
+            line.send_batch = batch
+        line.fired_at = now
+    if lines:
+        OrderLine.objects.bulk_update(lines, ["status", "sent_at", "send_batch", "fired_at"])
+    fired = sorted(set(tab.fired_courses or []) | {course})
+    if fired != tab.fired_courses:
+        tab.fired_courses = fired
+        tab.save(update_fields=["fired_courses"])
+    if lines or fired:
+        _bump(tab, lines=lines)
+        _audit(tab, action="course.fire", actor=actor, course=course, lines=[x.pk for x in lines])
+    return lines
+
+
+@transaction.atomic
+def lines_mark_ready(*, line_ids: list[int], ready: bool = True) -> list[OrderLine]:
+    """The kitchen says these lines are ready (or takes it back, on a recall)."""
+    lines = list(OrderLine.objects.select_for_update().filter(pk__in=sorted(line_ids)))
+    stamp = timezone.now() if ready else None
+    touched = [line for line in lines if (line.ready_at is None) == ready]
+    for line in touched:
+        line.ready_at = stamp
+    OrderLine.objects.bulk_update(touched, ["ready_at"])
+    for tab in Check.objects.filter(pk__in={line.tab_id for line in touched}).order_by("pk"):
+        tab = Check.objects.select_for_update().get(pk=tab.pk)
+        _bump(tab, lines=[x for x in touched if x.tab_id == tab.pk])
+    return touched
+
+
+@transaction.atomic
+def lines_mark_served(*, line_ids: list[int]) -> list[OrderLine]:
+    """Expo says these lines went out to the table."""
+    lines = list(
+        OrderLine.objects.select_for_update().filter(pk__in=sorted(line_ids), served_at=None)
+    )
+    now = timezone.now()
+    for line in lines:
+        line.served_at = now
+        if line.ready_at is None:
+            line.ready_at = now
+    OrderLine.objects.bulk_update(lines, ["served_at", "ready_at"])
+    for tab in Check.objects.filter(pk__in={line.tab_id for line in lines}).order_by("pk"):
+        tab = Check.objects.select_for_update().get(pk=tab.pk)
+        _bump(tab, lines=[x for x in lines if x.tab_id == tab.pk])
+    return lines

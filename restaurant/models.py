@@ -550,3 +550,122 @@ class Modifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group.name}: {self.name}"
+
+
+class Device(models.Model):
+    """A paired device: a front-of-house tablet, a kitchen screen or a phone.
+
+    Devices authenticate with a random token (only its SHA-256 is stored), handed out once when
+    the device is paired with a short code. The owner revokes a device in the admin.
+    """
+
+    class Kind(models.TextChoices):
+        TABLET = "tablet", _("Tablet")
+        KITCHEN_SCREEN = "kds", _("Kitchen screen")
+        PHONE = "phone", _("Phone")
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(_("name"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TABLET)
+    station = models.ForeignKey(
+        Station,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="devices",
+        verbose_name=_("station"),
+        help_text=_("For kitchen screens: the station it shows."),
+    )
+    pairing_code = models.CharField(_("pairing code"), max_length=12, blank=True)
+    pairing_expires_at = models.DateTimeField(_("pairing code valid until"), null=True, blank=True)
+    token_digest = models.CharField(max_length=64, blank=True, editable=False)
+    paired_at = models.DateTimeField(_("paired"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        ordering = ["venue", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_digest"], condition=~Q(token_digest=""), name="device_unique_token"
+            ),
+            models.UniqueConstraint(
+                fields=["pairing_code"],
+                condition=~Q(pairing_code=""),
+                name="device_unique_pairing_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and bool(self.token_digest)
+
+
+class PinAttempt(models.Model):
+    """Every PIN sign-in attempt on a device, kept for lockout and for the manager to read."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, null=True, blank=True, related_name="pin_attempts"
+    )
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    success = models.BooleanField(default=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("PIN attempt")
+        verbose_name_plural = _("PIN attempts")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.success else 'failed'} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EventSequence(models.Model):
+    """The last event sequence number of a venue; locked last in any writing transaction."""
+
+    venue = models.OneToOneField(
+        Venue, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("event sequence")
+
+    def __str__(self) -> str:
+        return f"{self.venue_id}: {self.last_seq}"
+
+
+class Event(models.Model):
+    """One realtime event: written in the transaction of the change it describes.
+
+    `seq` is per venue, monotonic and gap-free, so a screen that sees seq n+2 after n knows it
+    missed one and fetches a fresh snapshot (docs/realtime.md).
+    """
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=60)
+    version = models.PositiveSmallIntegerField(default=1)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["venue", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "seq"], name="event_unique_seq_per_venue")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.type}"

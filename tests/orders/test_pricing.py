@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.pricing import PricedLine, PricedModifier, check_totals
+from orders.pricing import PricedDiscount, PricedLine, PricedModifier, check_totals
 from restaurant.money import (
     allocate,
     format_money,
@@ -166,3 +166,70 @@ def test_totals_invariants(lines, inclusive):
         else:
             exact = Decimal(tax_line.base) * tax_line.rate / 100
         assert abs(Decimal(tax_line.tax) - exact) <= Decimal("0.5")
+
+
+def test_line_and_check_discounts_reduce_each_rate_in_proportion():
+    steak = PricedLine(2850, 1, NINE, "L", (), False, "steak", (PricedDiscount(amount=850),))
+    wine = PricedLine(2750, 1, TWENTY_ONE, "H", (), False, "wine")
+    totals = check_totals(
+        [steak, wine], prices_include_tax=True, check_discounts=[PricedDiscount(percent=10)]
+    )
+    # steak 28.50 - 8.50 = 20.00; check 47.50 -> 10% = 4.75 shared 20.00 : 27.50
+    assert totals.before_discounts == 5600
+    assert dict(totals.lines) == {"steak": 2000 - 200, "wine": 2750 - 275}
+    assert totals.discount == 850 + 475
+    assert totals.total == 4275
+    low, high = totals.taxes
+    assert (low.gross, high.gross) == (1800, 2475)
+
+
+def test_a_discount_never_takes_more_than_what_is_left():
+    comp = PricedDiscount(percent=100)
+    big = PricedDiscount(amount=10_000)
+    line_ = PricedLine(1000, 2, NINE, "L", (), False, "x", (big, comp))
+    totals = check_totals([line_], prices_include_tax=True, check_discounts=[big])
+    assert totals.total == 0 and totals.discount == 2000
+    with pytest.raises(ValueError):
+        PricedDiscount(percent=0)
+    with pytest.raises(ValueError):
+        PricedDiscount(percent=10, amount=5)
+    with pytest.raises(ValueError):
+        PricedDiscount(amount=-1)
+
+
+discounts = st.one_of(
+    st.builds(lambda p: PricedDiscount(percent=Decimal(p)), st.integers(1, 100)),
+    st.builds(lambda a: PricedDiscount(amount=a), st.integers(1, 50_000)),
+)
+
+
+@given(
+    lines=priced_lines,
+    inclusive=st.booleans(),
+    line_discounts=st.lists(st.lists(discounts, max_size=2), max_size=15),
+    check_level=st.lists(discounts, max_size=3),
+)
+def test_discount_invariants(lines, inclusive, line_discounts, check_level):
+    lines = [
+        PricedLine(
+            ln.unit_price,
+            ln.quantity,
+            ln.tax_rate,
+            str(ln.tax_rate),
+            ln.modifiers,
+            ln.voided,
+            i,
+            tuple(line_discounts[i]) if i < len(line_discounts) else (),
+        )
+        for i, ln in enumerate(lines)
+    ]
+    totals = check_totals(lines, prices_include_tax=inclusive, check_discounts=check_level)
+    assert all(total >= 0 for _, total in totals.lines)  # nothing is negative
+    for amount in totals.amounts:  # discounts never exceed what they discount
+        assert 0 <= amount.line_discount <= amount.gross
+        assert 0 <= amount.check_discount <= amount.gross - amount.line_discount
+    assert totals.before_discounts - totals.discount == totals.subtotal
+    assert sum(t for _, t in totals.lines) == totals.subtotal
+    assert sum(t.base for t in totals.taxes) == totals.subtotal
+    assert sum(t.gross for t in totals.taxes) == totals.total
+    assert all(t.tax >= 0 and t.net >= 0 for t in totals.taxes)
