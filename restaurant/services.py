@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from restaurant import permissions
-from restaurant.errors import NotFound, ValidationFailed
-from restaurant.models import MenuItem, Modifier, StaffMember, Venue
+from restaurant.errors import NotFound, PermissionDenied, ValidationFailed
+from restaurant.models import Device, MenuItem, Modifier, PinAttempt, StaffMember, Venue
 from restaurant.pins import pin_digest, pin_validate
+from restaurant.realtime import event_emit
 
 
 @transaction.atomic
@@ -117,6 +118,11 @@ def menu_item_set_available(
     if item.is_available != available:
         item.is_available = available
         item.save(update_fields=["is_available", "updated_at"])
+        event_emit(
+            venue_id=item.venue_id,
+            type="item.availability",
+            data={"item": item.pk, "available": available, "stock_count": item.stock_count},
+        )
     return item
 
 
@@ -126,10 +132,15 @@ def modifier_set_available(
 ) -> Modifier:
     if actor is not None:
         permissions.require(actor, "item.86")
-    modifier = Modifier.objects.select_for_update().get(pk=modifier.pk)
+    modifier = Modifier.objects.select_for_update().select_related("group").get(pk=modifier.pk)
     if modifier.is_available != available:
         modifier.is_available = available
         modifier.save(update_fields=["is_available"])
+        event_emit(
+            venue_id=modifier.group.venue_id,
+            type="modifier.availability",
+            data={"modifier": modifier.pk, "available": available},
+        )
     return modifier
 
 
@@ -180,3 +191,206 @@ def menu_items_change_price(
     MenuItem.objects.bulk_update(items, ["price"])
     MenuItem.objects.filter(pk__in=ids).update(updated_at=timezone.now())
     return items
+
+
+# --- devices and PIN sign-in -------------------------------------------------------------------
+
+PAIRING_CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B
+PAIRING_CODE_LENGTH = 6
+PAIRING_CODE_MINUTES = 30
+PIN_FAILURES_BEFORE_LOCKOUT = 5
+PIN_FAILURE_WINDOW_MINUTES = 15
+PIN_LOCKOUT_SECONDS = 30
+PIN_LOCKOUT_MAX_SECONDS = 300
+
+
+def _token_digest(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def device_create(
+    *,
+    venue: Venue,
+    name: str,
+    kind: str = "tablet",
+    station=None,
+    actor: StaffMember | None = None,
+) -> Device:
+    """Register a device and give it a short pairing code (valid 30 minutes)."""
+    if actor is not None:
+        permissions.require(actor, "floor.edit")
+    if kind not in Device.Kind.values:
+        raise ValidationFailed(_("Unknown device kind %(kind)s.") % {"kind": kind}, field="kind")
+    if not (name or "").strip():
+        raise ValidationFailed(_("Give the device a name."), field="name")
+    if station is not None and station.venue_id != venue.pk:
+        raise NotFound(_("No such station here."), field="station")
+    device = Device.objects.create(venue=venue, name=name.strip()[:60], kind=kind, station=station)
+    device_new_pairing_code(device=device)
+    return device
+
+
+@transaction.atomic
+def device_new_pairing_code(*, device: Device) -> str:
+    import datetime
+    import secrets
+
+    for _attempt in range(20):
+        code = "".join(secrets.choice(PAIRING_CODE_ALPHABET) for _i in range(PAIRING_CODE_LENGTH))
+        if not Device.objects.filter(pairing_code=code).exists():
+            break
+    device.pairing_code = code
+    device.pairing_expires_at = timezone.now() + datetime.timedelta(minutes=PAIRING_CODE_MINUTES)
+    device.save(update_fields=["pairing_code", "pairing_expires_at"])
+    return code
+
+
+@transaction.atomic
+def device_pair(*, code: str) -> tuple[Device, str]:
+    """Exchange a pairing code for the device's token (shown once; only its hash is kept)."""
+    import secrets
+
+    code = (code or "").strip().upper().replace("-", "").replace(" ", "")
+    device = (
+        Device.objects.select_for_update()
+        .filter(pairing_code=code, revoked_at__isnull=True)
+        .first()
+        if code
+        else None
+    )
+    if (
+        device is None
+        or not device.pairing_expires_at
+        or device.pairing_expires_at < timezone.now()
+    ):
+        raise ValidationFailed(
+            _("That pairing code is not valid (or has expired); ask a manager for a new one."),
+            code="bad_pairing_code",
+            field="code",
+        )
+    token = secrets.token_urlsafe(32)
+    device.token_digest = _token_digest(token)
+    device.pairing_code = ""
+    device.pairing_expires_at = None
+    device.paired_at = timezone.now()
+    device.save(update_fields=["token_digest", "pairing_code", "pairing_expires_at", "paired_at"])
+    return device, token
+
+
+def device_by_token(token: str) -> Device | None:
+    if not token:
+        return None
+    return (
+        Device.objects.select_related("venue", "station")
+        .filter(token_digest=_token_digest(token), revoked_at__isnull=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def device_revoke(*, device: Device, actor: StaffMember | None = None) -> Device:
+    if actor is not None:
+        permissions.require(actor, "floor.edit")
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.revoked_at is None:
+        device.revoked_at = timezone.now()
+        device.token_digest = ""
+        device.pairing_code = ""
+        device.save(update_fields=["revoked_at", "token_digest", "pairing_code"])
+    return device
+
+
+def pin_lockout_remaining(*, device: Device) -> int:
+    """Seconds this device must still wait before another PIN is accepted (0: none)."""
+    import datetime
+
+    now = timezone.now()
+    since = now - datetime.timedelta(minutes=PIN_FAILURE_WINDOW_MINUTES)
+    attempts = list(
+        PinAttempt.objects.filter(device=device, created_at__gte=since)
+        .order_by("-created_at")
+        .values_list("success", "created_at")[:50]
+    )
+    failures = []
+    for success, created in attempts:
+        if success:
+            break
+        failures.append(created)
+    if len(failures) < PIN_FAILURES_BEFORE_LOCKOUT:
+        return 0
+    extra = len(failures) - PIN_FAILURES_BEFORE_LOCKOUT
+    wait = min(PIN_LOCKOUT_SECONDS * (2**extra), PIN_LOCKOUT_MAX_SECONDS)
+    remaining = (failures[0] + datetime.timedelta(seconds=wait) - now).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def pin_sign_in(*, device: Device, pin: str, ip_address: str | None = None) -> StaffMember:
+    """Check a PIN typed on a paired device. Every attempt is logged; 5 failures lock it.
+
+    Raises PermissionDenied with code `locked_out` (and `retry_after` seconds) while locked,
+    or `wrong_pin` for a PIN that matches no active staff member at the device's venue.
+    """
+    import logging
+
+    if not device.is_active:
+        raise PermissionDenied(_("This device is not paired."), code="device_revoked")
+    with transaction.atomic():
+        Device.objects.select_for_update().filter(pk=device.pk).first()  # one at a time
+        remaining = pin_lockout_remaining(device=device)
+        if remaining:
+            error = PermissionDenied(
+                _("Too many wrong PINs. Try again in %(s)d seconds.") % {"s": remaining},
+                code="locked_out",
+                field="pin",
+            )
+            error.retry_after = remaining
+            raise error
+        staff = staff_by_pin(venue=device.venue, pin=pin)
+        PinAttempt.objects.create(
+            venue=device.venue,
+            device=device,
+            staff=staff,
+            success=staff is not None,
+            ip_address=ip_address,
+        )
+        Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+    if staff is None:
+        logging.getLogger("brigade.security").warning(
+            "wrong PIN on device %s (%s) from %s", device.pk, device.name, ip_address
+        )
+        left = PIN_FAILURES_BEFORE_LOCKOUT - _recent_failures(device)
+        error = PermissionDenied(
+            _("Wrong PIN.") if left > 0 else _("Wrong PIN. The tablet is locked for a while."),
+            code="wrong_pin",
+            field="pin",
+        )
+        error.retry_after = pin_lockout_remaining(device=device)
+        raise error
+    return staff
+
+
+def _recent_failures(device: Device) -> int:
+    count = 0
+    for success in (
+        PinAttempt.objects.filter(device=device)
+        .order_by("-created_at")
+        .values_list("success", flat=True)[:20]
+    ):
+        if success:
+            break
+        count += 1
+    return count
+
+
+def approver_by_pin(*, venue: Venue, pin: str, permission: str) -> StaffMember:
+    """The manager whose PIN approves an action at this venue, or PermissionDenied."""
+    staff = staff_by_pin(venue=venue, pin=pin) if pin else None
+    if staff is None:
+        raise PermissionDenied(
+            _("That approval PIN is not right."), code="bad_approval_pin", field="approver_pin"
+        )
+    permissions.require(staff, permission)
+    return staff

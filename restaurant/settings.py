@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "orders.apps.OrdersConfig",
     "kitchen.apps.KitchenConfig",
     "payments.apps.PaymentsConfig",
+    "pos.apps.PosConfig",
 ]
 
 MIDDLEWARE = [
@@ -231,3 +232,7 @@ LOGGING = {
 
 # --- Brigade --------------------------------------------------------------------------------
 BRIGADE_DEFAULT_VENUE = os.environ.get("BRIGADE_DEFAULT_VENUE", "")
+# Tablets sign the staff member out after this many seconds without a tap.
+POS_IDLE_LOCK_SECONDS = int(os.environ.get("POS_IDLE_LOCK_SECONDS", "120"))
+# How long a staff token from POST /api/v1/auth/pin stays valid (API clients).
+POS_STAFF_TOKEN_HOURS = int(os.environ.get("POS_STAFF_TOKEN_HOURS", "12"))

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PosConfig(AppConfig):
+    """The front of house edge: the tablet web app, the /api/v1/ JSON API, tablet websockets.
+
+    It composes the services of restaurant, orders and kitchen (and later payments); no domain
+    app imports it.
+    """
+
+    name = "pos"
+    verbose_name = "Front of house"
+    default_auto_field = "django.db.models.BigAutoField"

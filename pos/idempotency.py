@@ -1,0 +1,83 @@
+"""Idempotent writes: a retried tap (same `Idempotency-Key`) is applied once.
+
+The client makes a fresh key (a UUID) per user action and sends it with every retry of that
+action. The first request that completes stores its response in the same transaction as its
+effect; a retry gets that stored response back and changes nothing. Two copies of one request
+racing each other: the loser's insert of the key fails on the unique constraint, its whole
+transaction (effect included) rolls back, and it answers with the winner's response. A key
+reused for a different request is refused (409 `idempotency_key_reused`). A request that
+fails stores nothing, so retrying it runs it again (it changed nothing the first time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from pos.models import IdempotencyKey
+from restaurant.errors import Conflict, ValidationFailed
+from restaurant.models import StaffMember, Venue
+
+HEADER = "Idempotency-Key"
+
+
+def _request_hash(request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\0")
+    digest.update(request.path.encode())
+    digest.update(b"\0")
+    digest.update(request.body or b"")
+    return digest.hexdigest()
+
+
+def run_idempotent(
+    request, *, venue: Venue, staff: StaffMember | None, run: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict, bool]:
+    """Run `run()` (returning status and JSON body) at most once per idempotency key.
+
+    Returns (status, body, replayed).
+    """
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        with transaction.atomic():
+            status, body = run()
+        return status, body, False
+    if len(key) > 100:
+        raise ValidationFailed(_("The idempotency key is too long."), field=HEADER)
+    fingerprint = _request_hash(request)
+
+    def replay(record: IdempotencyKey) -> tuple[int, dict, bool]:
+        if record.request_hash != fingerprint:
+            raise Conflict(
+                _("This idempotency key was used for a different request."),
+                code="idempotency_key_reused",
+                field=HEADER,
+            )
+        return record.status_code, record.response, True
+
+    existing = IdempotencyKey.objects.filter(venue=venue, key=key).first()
+    if existing is not None:
+        return replay(existing)
+    try:
+        with transaction.atomic():
+            status, body = run()
+            IdempotencyKey.objects.create(
+                venue=venue,
+                key=key,
+                staff=staff,
+                method=request.method,
+                path=request.path[:300],
+                request_hash=fingerprint,
+                status_code=status,
+                response=body,
+            )
+    except IntegrityError:
+        record = IdempotencyKey.objects.filter(venue=venue, key=key).first()
+        if record is None:
+            raise
+        return replay(record)
+    return status, body, False
