@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from pos.consumers import TabletConsumer
 from restaurant.consumers import PingConsumer
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
+    path("ws/pos/", TabletConsumer.as_asgi()),
 ]
