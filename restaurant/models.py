@@ -448,7 +448,7 @@ class MenuItem(models.Model):
         max_length=32,
         validators=[RegexValidator(r"^[A-Za-z0-9._-]+$", _("Letters, digits, . _ - only."))],
     )
-    price = models.PositiveIntegerField(_("price (minor units)"))
+    price = models.PositiveIntegerField(_("price"), help_text=_("In minor units (cents)."))
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, related_name="items")
     station = models.ForeignKey(
         Station,
@@ -517,7 +517,7 @@ class Modifier(models.Model):
     name = models.CharField(_("name"), max_length=60)
     plu = models.CharField(_("PLU"), max_length=32, blank=True, default="")
     price_delta = models.IntegerField(
-        _("price change (minor units)"), default=0, help_text=_("May be negative.")
+        _("price change"), default=0, help_text=_("In minor units (cents); may be negative.")
     )
     is_available = models.BooleanField(_("available"), default=True)
     is_default = models.BooleanField(_("pre-selected"), default=False)

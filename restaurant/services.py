@@ -40,6 +40,12 @@ def staff_create(
         raise ValidationFailed(_("Unknown role %(role)s.") % {"role": role}, field="role")
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+    if not created and StaffMember.objects.filter(venue=venue, user=user).exists():
+        raise ValidationFailed(
+            _("%(user)s already works at this venue.") % {"user": username},
+            code="already_staff",
+            field="username",
+        )
     if created:
         if password:
             user.set_password(password)
@@ -77,6 +83,52 @@ def _set_pin(staff: StaffMember, pin: str) -> None:
             code="pin_taken",
             field="pin",
         ) from exc
+
+
+@transaction.atomic
+def staff_update(
+    *,
+    staff: StaffMember,
+    display_name: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+    actor: StaffMember | None = None,
+) -> StaffMember:
+    """Change a staff member's name, role or active flag. A venue keeps an active owner."""
+    if actor is not None:
+        permissions.require(actor, "staff.manage")
+    staff = StaffMember.objects.select_for_update().select_related("user").get(pk=staff.pk)
+    new_role = staff.role if role is None else role
+    new_active = staff.is_active if is_active is None else is_active
+    if new_role not in StaffMember.Role.values:
+        raise ValidationFailed(_("Unknown role %(role)s.") % {"role": new_role}, field="role")
+    stops_owning = (
+        staff.role == StaffMember.Role.OWNER
+        and staff.is_active
+        and (new_role != StaffMember.Role.OWNER or not new_active)
+    )
+    if stops_owning and not (
+        StaffMember.objects.select_for_update()
+        .filter(venue_id=staff.venue_id, role=StaffMember.Role.OWNER, is_active=True)
+        .exclude(pk=staff.pk)
+        .exists()
+    ):
+        raise ValidationFailed(
+            _("A venue needs at least one active owner."), code="last_owner", field="role"
+        )
+    if display_name is not None:
+        if not display_name.strip():
+            raise ValidationFailed(_("Give a display name."), field="display_name")
+        staff.display_name = display_name.strip()[:60]
+    staff.role = new_role
+    staff.is_active = new_active
+    staff.save(update_fields=["display_name", "role", "is_active"])
+    # Owners and managers use the back office (the Django admin).
+    back_office = new_role in (StaffMember.Role.OWNER, StaffMember.Role.MANAGER) and new_active
+    if back_office and not staff.user.is_staff:
+        staff.user.is_staff = True
+        staff.user.save(update_fields=["is_staff"])
+    return staff
 
 
 @transaction.atomic

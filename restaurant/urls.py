@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 
@@ -8,9 +9,9 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-admin.site.site_header = "Brigade"
-admin.site.site_title = "Brigade back office"
-admin.site.index_title = "Back office"
+admin.site.site_header = _("Brigade")
+admin.site.site_title = _("Brigade back office")
+admin.site.index_title = _("Back office")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -7,7 +7,7 @@ from restaurant import permissions
 from restaurant.errors import PermissionDenied, ValidationFailed
 from restaurant.models import StaffMember
 from restaurant.pins import pin_digest
-from restaurant.services import staff_by_pin, staff_create, staff_set_pin
+from restaurant.services import staff_by_pin, staff_create, staff_set_pin, staff_update
 from tests.factories import StaffFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +109,32 @@ def test_require_names_who_and_what():
     assert exc.value.as_dict()["error"]["code"] == "permission_denied"
     with pytest.raises(KeyError):
         permissions.staff_can(server, "no.such.permission")
+
+
+def test_staff_update_keeps_an_owner_and_grants_the_back_office():
+    venue = VenueFactory()
+    owner = StaffFactory(venue=venue, role=Role.OWNER)
+    server = StaffFactory(venue=venue, role=Role.SERVER, user__is_staff=False)
+    with pytest.raises(ValidationFailed) as exc:
+        staff_update(staff=owner, role=Role.MANAGER)
+    assert exc.value.code == "last_owner"
+    with pytest.raises(ValidationFailed):
+        staff_update(staff=owner, is_active=False)
+    owner.refresh_from_db()
+    assert (owner.role, owner.is_active) == (Role.OWNER, True)
+    with pytest.raises(PermissionDenied):
+        staff_update(staff=server, role=Role.MANAGER, actor=server)
+    staff_update(staff=server, role=Role.MANAGER, display_name=" Sam ", actor=owner)
+    server.refresh_from_db()
+    assert (server.role, server.display_name, server.user.is_staff) == (Role.MANAGER, "Sam", True)
+    staff_update(staff=server, role=Role.OWNER)
+    staff_update(staff=owner, is_active=False)  # now there is another owner
+
+
+def test_a_user_works_once_per_venue():
+    venue = VenueFactory()
+    staff_create(venue=venue, username="daan", display_name="Daan", role=Role.SERVER, pin="1212")
+    with pytest.raises(ValidationFailed) as exc:
+        staff_create(venue=venue, username="daan", display_name="D2", role=Role.HOST, pin="3434")
+    assert exc.value.code == "already_staff" and exc.value.field == "username"
+    assert StaffMember.objects.filter(venue=venue).count() == 1
