@@ -10,10 +10,12 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kitchen.models import Ticket, TicketItem
 from orders import services as order_services
 from orders.models import Check, OrderLine
+from restaurant.errors import Conflict, ValidationFailed
 from restaurant.models import StaffMember, Station
 from restaurant.realtime import event_emit
 
@@ -153,3 +155,147 @@ def line_void(
             )
             _ticket_event(ticket, "ticket.void")
     return line
+
+
+# --- Kitchen screens: item status, bump, recall, expo ------------------------------------------
+
+
+def _ticket_changed(ticket: Ticket, type_: str) -> None:
+    event_emit(
+        venue_id=ticket.venue_id,
+        type=type_,
+        data={
+            "ticket": ticket.pk,
+            "check": ticket.tab_id,
+            "station": ticket.station.slug,
+            "bumped": ticket.bumped_at is not None,
+        },
+    )
+
+
+def _lock_ticket(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().select_related("station", "tab").get(pk=ticket.pk)
+
+
+def _food_ready_check(tab_id: int) -> None:
+    """When every fired, unserved kitchen item of a check is ready, its lines are ready."""
+    items = list(
+        TicketItem.objects.filter(
+            line__tab_id=tab_id,
+            held=False,
+            voided=False,
+            line__served_at__isnull=True,
+        )
+        .exclude(ticket__kind=Ticket.Kind.VOID)
+        .exclude(line__status=OrderLine.Status.VOIDED)
+        .values_list("line_id", "status")
+    )
+    if items and all(status == TicketItem.Status.READY for _line, status in items):
+        order_services.lines_mark_ready(line_ids=sorted({line for line, _s in items}))
+
+
+@transaction.atomic
+def ticket_item_set_status(*, item: TicketItem, status: str) -> TicketItem:
+    """Mark one item new, cooking or ready on a station screen."""
+    if status not in TicketItem.Status.values:
+        raise ValidationFailed(_("Unknown status %(s)s.") % {"s": status}, field="status")
+    ticket = _lock_ticket(item.ticket)
+    item = TicketItem.objects.select_for_update().get(pk=item.pk)
+    if item.voided or item.held:
+        raise Conflict(_("This item is voided or held."), code="item_not_active")
+    if item.status != status:
+        item.status = status
+        item.save(update_fields=["status"])
+        _ticket_changed(ticket, "ticket.updated")
+        if status == TicketItem.Status.READY:
+            _food_ready_check(ticket.tab_id)
+    return item
+
+
+@transaction.atomic
+def ticket_start(*, ticket: Ticket) -> Ticket:
+    """The cook starts a ticket: its new, fired items are cooking."""
+    ticket = _lock_ticket(ticket)
+    changed = ticket.items.filter(status=TicketItem.Status.NEW, held=False, voided=False).update(
+        status=TicketItem.Status.COOKING
+    )
+    if changed:
+        _ticket_changed(ticket, "ticket.updated")
+    return ticket
+
+
+@transaction.atomic
+def ticket_bump(*, ticket: Ticket, by: str = "") -> Ticket:
+    """Bump a ticket: its fired items are ready; it leaves the screen once nothing is held.
+
+    A VOID ticket is acknowledged by bumping it. Bumping twice does nothing twice.
+    """
+    ticket = _lock_ticket(ticket)
+    if ticket.bumped_at is not None:
+        return ticket
+    now = timezone.now()
+    ticket.items.filter(held=False, voided=False).exclude(status=TicketItem.Status.READY).update(
+        status=TicketItem.Status.READY
+    )
+    fields = []
+    if ticket.kind == Ticket.Kind.VOID:
+        ticket.acknowledged_at = now
+        fields.append("acknowledged_at")
+    if not ticket.items.filter(held=True, voided=False).exists():
+        ticket.bumped_at = now
+        ticket.bumped_by = by[:60]
+        fields += ["bumped_at", "bumped_by"]
+    if fields:
+        ticket.save(update_fields=fields)
+    _ticket_changed(ticket, "ticket.bumped")
+    if ticket.kind != Ticket.Kind.VOID:
+        _food_ready_check(ticket.tab_id)
+    return ticket
+
+
+@transaction.atomic
+def ticket_recall(*, station: Station, ticket: Ticket | None = None) -> Ticket | None:
+    """Undo a bump: the given ticket, or the station's last bumped one, comes back."""
+    qs = Ticket.objects.select_for_update().filter(station=station, bumped_at__isnull=False)
+    ticket = (qs.filter(pk=ticket.pk) if ticket else qs.order_by("-bumped_at", "-pk")).first()
+    if ticket is None:
+        return None
+    ticket.bumped_at = None
+    ticket.bumped_by = ""
+    ticket.save(update_fields=["bumped_at", "bumped_by"])
+    if ticket.kind != Ticket.Kind.VOID:
+        ticket.items.filter(voided=False, held=False, status=TicketItem.Status.READY).update(
+            status=TicketItem.Status.COOKING
+        )
+        # The order is no longer all ready: take "food ready" back for the whole check until
+        # this ticket is bumped again.
+        unserved = list(
+            OrderLine.objects.filter(
+                tab_id=ticket.tab_id, ready_at__isnull=False, served_at__isnull=True
+            ).values_list("pk", flat=True)
+        )
+        if unserved:
+            order_services.lines_mark_ready(line_ids=unserved, ready=False)
+    ticket = _lock_ticket(ticket)
+    _ticket_changed(ticket, "ticket.recalled")
+    return ticket
+
+
+@transaction.atomic
+def order_serve(*, tab: Check, send_batch: int | None = None) -> list[OrderLine]:
+    """Expo sends an order out: its ready (or all fired) lines are served, tickets bumped."""
+    tickets = Ticket.objects.select_for_update().filter(tab=tab).exclude(kind=Ticket.Kind.VOID)
+    if send_batch is not None:
+        tickets = tickets.filter(send_batch=send_batch)
+    tickets = list(tickets.order_by("pk"))
+    items = TicketItem.objects.filter(ticket__in=tickets, held=False, voided=False)
+    line_ids = sorted(set(items.values_list("line_id", flat=True)))
+    items.update(status=TicketItem.Status.READY)
+    now = timezone.now()
+    for ticket in tickets:
+        if ticket.bumped_at is None and not ticket.items.filter(held=True, voided=False).exists():
+            ticket.bumped_at = now
+            ticket.bumped_by = "expo"
+            ticket.save(update_fields=["bumped_at", "bumped_by"])
+            _ticket_changed(ticket, "ticket.bumped")
+    return order_services.lines_mark_served(line_ids=line_ids)
