@@ -23,6 +23,8 @@ class Check(models.Model):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
         VOIDED = "voided", _("Voided")
+        # Its lines went to another check (`merged_into`); it is closed and shows nothing.
+        MERGED = "merged", _("Merged")
 
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="checks")
     number = models.PositiveIntegerField(_("number"), help_text=_("Per venue, from 1."))
@@ -46,6 +48,14 @@ class Check(models.Model):
     paying_since = models.DateTimeField(_("paying since"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_checks",
+        verbose_name=_("merged into"),
+    )
 
     class Meta:
         verbose_name = _("check")
@@ -65,6 +75,11 @@ class Check(models.Model):
                 condition=Q(status="open", closed_at__isnull=True)
                 | (~Q(status="open") & Q(closed_at__isnull=False)),
                 name="check_closed_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="merged", merged_into__isnull=False)
+                | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                name="check_merged_has_target",
             ),
             # One open check per table: two tablets opening table 12 at once get one check.
             models.UniqueConstraint(

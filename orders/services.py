@@ -8,17 +8,20 @@ raises a DomainError has changed nothing.
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Check, CheckAudit, LineModifier, OrderLine
+from orders.models import Adjustment, Check, CheckAudit, LineModifier, OrderLine
 from orders.modifiers import ChosenModifier, modifiers_validate
+from orders.pricing import check_discounts_from_rows, check_totals, lines_from_rows
 from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import MenuItem, StaffMember, Table, Venue
+from restaurant.money import format_money
 from restaurant.realtime import event_emit
 from restaurant.selectors import menu_is_available
 
@@ -361,6 +364,8 @@ def line_void(
     _same_venue(actor, line.tab.venue_id)
     tab = _lock_open_check(line.tab)
     line = OrderLine.objects.select_for_update().get(pk=line.pk)
+    if line.tab_id != tab.pk:  # moved to another check (lines_transfer, checks_merge)
+        raise _moved(line.name)
     if line.status == OrderLine.Status.VOIDED:
         raise Conflict(
             _("%(item)s was already voided.") % {"item": line.name}, code="already_voided"
@@ -535,43 +540,733 @@ def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[OrderLin
     if lines:
         OrderLine.objects.bulk_update(lines, ["status", "sent_at", "send_batch", "fired_at"])
     fired = sorted(set(tab.fired_courses or []) | {course})
-    if fired != tab.fired_courses:
+    newly_fired = fired != tab.fired_courses
+    if newly_fired:
         tab.fired_courses = fired
         tab.save(update_fields=["fired_courses"])
-    if lines or fired:
+    if lines or newly_fired:
         _bump(tab, lines=lines)
         _audit(tab, action="course.fire", actor=actor, course=course, lines=[x.pk for x in lines])
     return lines
 
 
-@transaction.atomic
+def _lock_checks_of_lines(line_ids: list[int]) -> dict[int, Check]:
+    """Lock the checks these lines are on, by id: checks before lines, as everywhere."""
+    tab_ids = set(OrderLine.objects.filter(pk__in=line_ids).values_list("tab_id", flat=True))
+    return {
+        tab.pk: tab
+        for tab in Check.objects.select_for_update().filter(pk__in=tab_ids).order_by("pk")
+    }
+
+
 def lines_mark_ready(*, line_ids: list[int], ready: bool = True) -> list[OrderLine]:
     """The kitchen says these lines are ready (or takes it back, on a recall)."""
-    lines = list(OrderLine.objects.select_for_update().filter(pk__in=sorted(line_ids)))
-    stamp = timezone.now() if ready else None
-    touched = [line for line in lines if (line.ready_at is None) == ready]
-    for line in touched:
-        line.ready_at = stamp
-    OrderLine.objects.bulk_update(touched, ["ready_at"])
-    for tab in Check.objects.filter(pk__in={line.tab_id for line in touched}).order_by("pk"):
-        tab = Check.objects.select_for_update().get(pk=tab.pk)
-        _bump(tab, lines=[x for x in touched if x.tab_id == tab.pk])
-    return touched
+    with transaction.atomic():
+        tabs = _lock_checks_of_lines(line_ids)
+        lines = list(
+            OrderLine.objects.select_for_update().filter(pk__in=sorted(line_ids)).order_by("pk")
+        )
+        stamp = timezone.now() if ready else None
+        touched = [line for line in lines if (line.ready_at is None) == ready]
+        for line in touched:
+            line.ready_at = stamp
+        OrderLine.objects.bulk_update(touched, ["ready_at"])
+        for tab_id in sorted({line.tab_id for line in touched}):
+            tab = tabs.get(tab_id) or Check.objects.select_for_update().get(pk=tab_id)
+            _bump(tab, lines=[x for x in touched if x.tab_id == tab_id])
+        return touched
+
+
+def lines_mark_served(*, line_ids: list[int]) -> list[OrderLine]:
+    """Expo says these lines went out to the table."""
+    with transaction.atomic():
+        tabs = _lock_checks_of_lines(line_ids)
+        lines = list(
+            OrderLine.objects.select_for_update()
+            .filter(pk__in=sorted(line_ids), served_at=None)
+            .order_by("pk")
+        )
+        now = timezone.now()
+        for line in lines:
+            line.served_at = now
+            if line.ready_at is None:
+                line.ready_at = now
+        OrderLine.objects.bulk_update(lines, ["served_at", "ready_at"])
+        for tab_id in sorted({line.tab_id for line in lines}):
+            tab = tabs.get(tab_id) or Check.objects.select_for_update().get(pk=tab_id)
+            _bump(tab, lines=[x for x in lines if x.tab_id == tab_id])
+        return lines
+
+
+# --- After sending: comps and discounts, seats, transfers, merges, guests, edits, prebill ---
+#
+# Lock order everywhere: checks first (two checks: by id, ascending), then their lines by id,
+# then anything else (the venue row when a check is opened, the realtime event counter last).
+
+MAX_GUESTS = 500
+
+
+def _moved(name: str) -> Conflict:
+    return Conflict(
+        _("%(item)s was moved to another check meanwhile; look again and retry.") % {"item": name},
+        code="stale_version",
+        field="version",
+    )
+
+
+def _lock_open_checks(*check_ids: int) -> dict[int, Check]:
+    """Lock several open checks by id, ascending (so two writers never deadlock)."""
+    locked = {}
+    for pk in sorted(set(check_ids)):
+        locked[pk] = _lock_open_check(Check(pk=pk))
+    return locked
+
+
+def _clean_line_ids(line_ids) -> list[int]:
+    if (
+        not isinstance(line_ids, (list, tuple, set))
+        or not line_ids
+        or any(not isinstance(x, int) or isinstance(x, bool) for x in line_ids)
+    ):
+        raise ValidationFailed(_("Choose at least one line."), code="lines_required", field="lines")
+    return sorted(set(line_ids))
+
+
+def _lock_lines(tab: Check, line_ids: list[int]) -> list[OrderLine]:
+    """Lock these lines of a locked check, by id. Lines moved away meanwhile are stale."""
+    lines = list(
+        OrderLine.objects.select_for_update().filter(tab=tab, pk__in=line_ids).order_by("pk")
+    )
+    found = {line.pk for line in lines}
+    missing = [pk for pk in line_ids if pk not in found]
+    if missing:
+        moved = (
+            OrderLine.objects.filter(pk__in=missing, tab__venue_id=tab.venue_id)
+            .order_by("pk")
+            .first()
+        )
+        if moved is not None:
+            raise _moved(moved.name)
+        raise NotFound(_("Line %(id)s is not on this check.") % {"id": missing[0]}, field="lines")
+    return lines
+
+
+def _refuse_voided(lines: list[OrderLine], message: str) -> None:
+    """`message` names the line as %(item)s."""
+    for line in lines:
+        if line.status == OrderLine.Status.VOIDED:
+            raise Conflict(message % {"item": line.name}, code="line_voided", field="lines")
+
+
+def _approval(actor: StaffMember, approver: StaffMember | None, venue_id: int) -> StaffMember:
+    """Who approves a comp or discount: the given approver, or the actor if they may."""
+    if approver is None:
+        if permissions.staff_can(actor, "discount.approve"):
+            return actor
+        raise permissions.PermissionDenied(
+            _("A manager must approve comps and discounts."),
+            code="approval_required",
+            field="approver",
+        )
+    if approver.venue_id != venue_id or not permissions.staff_can(approver, "discount.approve"):
+        raise permissions.PermissionDenied(
+            _("%(who)s may not approve comps and discounts here.") % {"who": approver.display_name},
+            field="approver",
+        )
+    return approver
+
+
+def _clean_reason(reason: str | None, message: str) -> str:
+    reason = (reason or "").strip() if isinstance(reason, str) or reason is None else ""
+    if not reason:
+        raise ValidationFailed(message, code="reason_required", field="reason")
+    return reason[:200]
+
+
+def _clean_percent(percent) -> Decimal:
+    if isinstance(percent, bool) or not isinstance(percent, (int, Decimal, str)):
+        raise ValidationFailed(
+            _("A percentage is a number above 0 and at most 100."), field="percent"
+        )
+    try:
+        value = Decimal(percent)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 < value <= 100 or value != value.quantize(Decimal("0.001")):
+        raise ValidationFailed(
+            _("A percentage is a number above 0 and at most 100 (at most 3 decimals)."),
+            field="percent",
+        )
+    return value.quantize(Decimal("0.001"))
 
 
 @transaction.atomic
-def lines_mark_served(*, line_ids: list[int]) -> list[OrderLine]:
-    """Expo says these lines went out to the table."""
-    lines = list(
-        OrderLine.objects.select_for_update().filter(pk__in=sorted(line_ids), served_at=None)
+def adjustment_add(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    kind: str,
+    reason: str,
+    approver: StaffMember | None = None,
+    line: OrderLine | None = None,
+    percent: Decimal | int | None = None,
+    amount: int | None = None,
+    expected_version: int | None = None,
+) -> Adjustment:
+    """Comp or discount a line (`line`) or the whole check, with a reason and an approval.
+
+    A comp takes all of it (100%); a discount takes `percent` or `amount` (minor units), never
+    more than what is left of the line or check after the discounts already on it. The
+    approver needs `discount.approve`; a manager adding one approves it themselves.
+    """
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    if kind == Adjustment.Kind.COMP:
+        if amount is not None or (percent is not None and _clean_percent(percent) != 100):
+            raise ValidationFailed(
+                _("A comp takes the whole line or check; for part of it, use a discount."),
+                code="comp_is_whole",
+                field="amount" if amount is not None else "percent",
+            )
+        percent, amount = Decimal("100.000"), None
+    elif kind == Adjustment.Kind.DISCOUNT:
+        if (percent is None) == (amount is None):
+            raise ValidationFailed(
+                _("A discount is either a percentage or an amount."),
+                code="percent_or_amount",
+                field="percent",
+            )
+        if percent is not None:
+            percent = _clean_percent(percent)
+        elif isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValidationFailed(
+                _("A discount amount is a whole number of cents above 0."), field="amount"
+            )
+    else:
+        raise ValidationFailed(
+            _("Unknown kind %(kind)s: a comp or a discount.") % {"kind": kind}, field="kind"
+        )
+    reason = _clean_reason(reason, _("Give a reason for the comp or discount."))
+    approver = _approval(actor, approver, tab.venue_id)
+    tab = _lock_open_check(tab)
+    if line is not None:
+        (line,) = _lock_lines(tab, [line.pk])
+        _refuse_voided([line], _("%(item)s is voided: it cannot be discounted."))
+        guard_version(tab, expected_version, lines=[line])
+    else:
+        guard_version(tab, expected_version, header=True)
+    from orders.selectors import totals_for
+
+    before = totals_for(tab)
+    if line is not None:
+        (share,) = [a for a in before.amounts if a.key == line.pk]
+        left = share.gross - share.line_discount
+    else:
+        left = before.subtotal
+    if left <= 0:
+        if line is not None:
+            message = _("There is nothing left to discount on %(item)s.") % {"item": line.name}
+        else:
+            message = _("There is nothing left to discount on check #%(n)s.") % {"n": tab.number}
+        raise Conflict(message, code="nothing_to_discount")
+    if amount is not None and amount > left:
+        currency = tab.venue.currency
+        raise ValidationFailed(
+            _("A discount of %(amount)s is more than the %(left)s left to pay on it.")
+            % {"amount": format_money(amount, currency), "left": format_money(left, currency)},
+            code="discount_too_large",
+            field="amount",
+        )
+    adjustment = Adjustment.objects.create(
+        tab=tab,
+        line=line,
+        kind=kind,
+        percent=percent,
+        amount=amount,
+        reason=reason,
+        actor=actor,
+        approved_by=approver,
     )
-    now = timezone.now()
-    for line in lines:
-        line.served_at = now
-        if line.ready_at is None:
-            line.ready_at = now
-    OrderLine.objects.bulk_update(lines, ["served_at", "ready_at"])
-    for tab in Check.objects.filter(pk__in={line.tab_id for line in lines}).order_by("pk"):
-        tab = Check.objects.select_for_update().get(pk=tab.pk)
-        _bump(tab, lines=[x for x in lines if x.tab_id == tab.pk])
+    _bump(tab, lines=[line] if line else (), header=line is None)
+    _audit(
+        tab,
+        action="adjustment.add",
+        actor=actor,
+        line=line,
+        approved_by=approver,
+        reason=reason,
+        adjustment=adjustment.pk,
+        kind=kind,
+        percent=str(percent) if percent is not None else None,
+        amount=amount,
+        taken=totals_for(tab).discount - before.discount,
+    )
+    return adjustment
+
+
+@transaction.atomic
+def adjustment_remove(
+    *,
+    adjustment: Adjustment,
+    actor: StaffMember,
+    reason: str,
+    approver: StaffMember | None = None,
+    expected_version: int | None = None,
+) -> Adjustment:
+    """Take a comp or discount off again (it stays on record, with `removed_at`)."""
+    permissions.require(actor, "check.order")
+    _same_venue(actor, adjustment.tab.venue_id)
+    reason = _clean_reason(reason, _("Give a reason for taking it off."))
+    approver = _approval(actor, approver, adjustment.tab.venue_id)
+    tab = _lock_open_check(adjustment.tab)
+    adjustment = Adjustment.objects.select_for_update().get(pk=adjustment.pk)
+    if adjustment.tab_id != tab.pk:
+        raise _moved(str(adjustment))
+    if adjustment.removed_at is not None:
+        raise Conflict(_("This was already taken off."), code="already_removed")
+    line = None
+    if adjustment.line_id:
+        (line,) = _lock_lines(tab, [adjustment.line_id])
+        guard_version(tab, expected_version, lines=[line])
+    else:
+        guard_version(tab, expected_version, header=True)
+    adjustment.removed_at = timezone.now()
+    adjustment.save(update_fields=["removed_at"])
+    _bump(tab, lines=[line] if line else (), header=line is None)
+    _audit(
+        tab,
+        action="adjustment.remove",
+        actor=actor,
+        line=line,
+        approved_by=approver,
+        reason=reason,
+        adjustment=adjustment.pk,
+        kind=adjustment.kind,
+    )
+    return adjustment
+
+
+@transaction.atomic
+def lines_move_seat(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    line_ids: list[int],
+    seat: int,
+    expected_version: int | None = None,
+) -> list[OrderLine]:
+    """Move lines to another seat (0 = shared). Returns the lines, moved or already there."""
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    line_ids = _clean_line_ids(line_ids)
+    if not isinstance(seat, int) or isinstance(seat, bool) or not 0 <= seat <= MAX_SEAT:
+        raise ValidationFailed(
+            _("Seat must be a number from 0 (shared) to %(max)d.") % {"max": MAX_SEAT}, field="seat"
+        )
+    tab = _lock_open_check(tab)
+    lines = _lock_lines(tab, line_ids)
+    _refuse_voided(lines, _("%(item)s is voided: it cannot be moved."))
+    guard_version(tab, expected_version, lines=lines)
+    moving = [line for line in lines if line.seat != seat]
+    if not moving:
+        return lines
+    seats = {line.pk: line.seat for line in moving}
+    for line in moving:
+        line.seat = seat
+    OrderLine.objects.bulk_update(moving, ["seat"])
+    _bump(tab, lines=moving)
+    _audit(
+        tab,
+        action="lines.move_seat",
+        actor=actor,
+        seat=seat,
+        lines=[line.pk for line in moving],
+        from_seats=seats,
+    )
     return lines
+
+
+def _move_lines(lines: list[OrderLine], target: Check) -> None:
+    """Lines, with their modifiers (which follow the line) and their own adjustments."""
+    ids = [line.pk for line in lines]
+    OrderLine.objects.filter(pk__in=ids).update(tab=target)
+    Adjustment.objects.filter(line_id__in=ids).update(tab=target)
+    for line in lines:
+        line.tab = target
+    if target.prebill_printed_at is not None:  # the printed check no longer shows everything
+        target.prebill_printed_at = None
+        target.save(update_fields=["prebill_printed_at"])
+
+
+@transaction.atomic
+def lines_transfer(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    line_ids: list[int],
+    to_check: Check | None = None,
+    to_table: Table | None = None,
+    guest_count: int = 1,
+    expected_version: int | None = None,
+) -> Check:
+    """Move lines to another open check, or to a table (its open check, or a new one there).
+
+    A new check at the table gets the source check's server and `guest_count` guests. The
+    lines keep their modifiers, seats, courses, kitchen state and their own comps and
+    discounts; check-level ones stay with their check. Returns the check the lines went to.
+    """
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    line_ids = _clean_line_ids(line_ids)
+    if (to_check is None) == (to_table is None):
+        raise ValidationFailed(
+            _("Choose either a check or a table to move the lines to."),
+            code="target_required",
+            field="to",
+        )
+    target_id = None
+    if to_check is not None:
+        if to_check.venue_id != tab.venue_id:
+            raise NotFound(_("No such check here."), field="to_check")
+        target_id = to_check.pk
+    else:
+        if to_table.venue_id != tab.venue_id or not to_table.is_active:
+            raise NotFound(_("No such table here."), field="to_table")
+        target_id = (
+            Check.objects.filter(table=to_table, status=Check.Status.OPEN)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if target_id == tab.pk:
+        raise ValidationFailed(
+            _("The lines are already on this check."), code="same_check", field="to"
+        )
+    if target_id is not None:
+        locked = _lock_open_checks(tab.pk, target_id)
+        source, target = locked[tab.pk], locked[target_id]
+        if to_table is not None and target.table_id != to_table.pk:
+            raise Conflict(
+                _("Table %(table)s changed meanwhile; look again and retry.")
+                % {"table": to_table.name},
+                code="stale_version",
+                field="to_table",
+            )
+    else:
+        source = _lock_open_check(tab)
+    lines = _lock_lines(source, line_ids)
+    _refuse_voided(lines, _("%(item)s is voided: it cannot be moved."))
+    guard_version(source, expected_version, lines=lines)
+    if target_id is None:
+        server = source.server
+        if not server.is_active or server.venue_id != source.venue_id:
+            server = actor
+        target = check_open(
+            venue=source.venue,
+            actor=actor,
+            kind=Check.Kind.TABLE,
+            table=to_table,
+            guest_count=guest_count,
+            server=server,
+        )
+    _move_lines(lines, target)
+    ids = [line.pk for line in lines]
+    _bump(source)
+    _audit(
+        source,
+        action="lines.transfer_out",
+        actor=actor,
+        lines=ids,
+        to_check=target.pk,
+        to_number=target.number,
+    )
+    _bump(target, lines=lines)
+    _audit(
+        target,
+        action="lines.transfer_in",
+        actor=actor,
+        lines=ids,
+        from_check=source.pk,
+        from_number=source.number,
+    )
+    return target
+
+
+@transaction.atomic
+def check_transfer(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    to_table: Table | None = None,
+    to_server: StaffMember | None = None,
+    expected_version: int | None = None,
+) -> Check:
+    """Move a check to another (free) table and/or hand it to another server.
+
+    A bar tab, takeaway or online check moved to a table becomes a table check.
+    """
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    if to_table is None and to_server is None:
+        raise ValidationFailed(
+            _("Choose a table or a server to hand the check to."),
+            code="target_required",
+            field="to",
+        )
+    if to_table is not None and (to_table.venue_id != tab.venue_id or not to_table.is_active):
+        raise NotFound(_("No such table here."), field="to_table")
+    if to_server is not None:
+        if to_server.venue_id != tab.venue_id:
+            raise NotFound(_("No such staff member here."), field="to_server")
+        if not permissions.staff_can(to_server, "check.order"):
+            raise ValidationFailed(
+                _("%(who)s cannot take orders, so cannot take over a check.")
+                % {"who": to_server.display_name},
+                code="server_not_eligible",
+                field="to_server",
+            )
+    tab = _lock_open_check(tab)
+    guard_version(tab, expected_version, header=True)
+    changes: dict[str, list] = {}
+    fields = []
+    if to_table is not None and to_table.pk != tab.table_id:
+        if Check.objects.filter(table=to_table, status=Check.Status.OPEN).exists():
+            raise Conflict(
+                _("Table %(table)s already has an open check.") % {"table": to_table.name},
+                code="table_occupied",
+                field="to_table",
+            )
+        changes["table"] = [tab.table.name if tab.table_id else None, to_table.name]
+        tab.table = to_table
+        fields.append("table")
+        if tab.kind != Check.Kind.TABLE:
+            changes["kind"] = [tab.kind, Check.Kind.TABLE]
+            tab.kind = Check.Kind.TABLE
+            fields.append("kind")
+        if tab.guest_count < 1:
+            changes["guests"] = [tab.guest_count, 1]
+            tab.guest_count = 1
+            fields.append("guest_count")
+    if to_server is not None and to_server.pk != tab.server_id:
+        changes["server"] = [tab.server.display_name, to_server.display_name]
+        tab.server = to_server
+        fields.append("server")
+    if not fields:
+        raise ValidationFailed(
+            _("The check is already there."), code="nothing_to_change", field="to"
+        )
+    try:
+        with transaction.atomic():
+            tab.save(update_fields=fields)
+    except IntegrityError as exc:  # another check took the table a moment ago
+        raise Conflict(
+            _("Table %(table)s already has an open check.") % {"table": to_table.name},
+            code="table_occupied",
+            field="to_table",
+        ) from exc
+    _bump(tab, header=True)
+    _audit(tab, action="check.transfer", actor=actor, **changes)
+    return tab
+
+
+def _freeze_check_adjustments(tab: Check) -> list[int]:
+    """Turn a check's live check-level comps and discounts into amounts on its lines.
+
+    Each line gets exactly the share pricing gave it, so the lines cost what they did when
+    they move to another check (whose own check-level discounts then apply to them). The
+    check-level rows are kept, marked removed. Returns the ids of the new line adjustments.
+    """
+    rows = list(tab.adjustments.filter(line__isnull=True, removed_at__isnull=True).order_by("pk"))
+    if not rows:
+        return []
+    lines = lines_from_rows(
+        tab.lines.exclude(status=OrderLine.Status.VOIDED)
+        .prefetch_related("modifiers", "adjustments")
+        .order_by("pk")
+    )
+    include_tax = tab.venue.prices_include_tax
+    given = {line.key: 0 for line in lines}
+    created = []
+    for k, row in enumerate(rows, start=1):
+        totals = check_totals(
+            lines,
+            prices_include_tax=include_tax,
+            check_discounts=check_discounts_from_rows(rows[:k]),
+        )
+        for share in totals.amounts:
+            part = share.check_discount - given[share.key]
+            given[share.key] = share.check_discount
+            if part > 0:
+                created.append(
+                    Adjustment.objects.create(
+                        tab=tab,
+                        line_id=share.key,
+                        kind=row.kind,
+                        amount=part,
+                        reason=row.reason,
+                        actor=row.actor,
+                        approved_by=row.approved_by,
+                    ).pk
+                )
+    Adjustment.objects.filter(pk__in=[row.pk for row in rows]).update(removed_at=timezone.now())
+    return created
+
+
+@transaction.atomic
+def checks_merge(
+    *, tab: Check, actor: StaffMember, other: Check, expected_version: int | None = None
+) -> Check:
+    """Merge `other` into `tab`: all its lines come over, guests add up, `other` is closed.
+
+    `other`'s check-level comps and discounts are kept as amounts on its lines (so nothing
+    changes price in the merge); `tab`'s own check-level ones apply to the merged check.
+    """
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    if other.venue_id != tab.venue_id:
+        raise NotFound(_("No such check here."), field="other")
+    if other.pk == tab.pk:
+        raise ValidationFailed(
+            _("A check cannot be merged with itself."), code="same_check", field="other"
+        )
+    locked = _lock_open_checks(tab.pk, other.pk)
+    tab, other = locked[tab.pk], locked[other.pk]
+    guard_version(tab, expected_version, header=True)
+    lines = list(OrderLine.objects.select_for_update().filter(tab=other).order_by("pk"))
+    frozen = _freeze_check_adjustments(other)
+    OrderLine.objects.filter(tab=other).update(tab=tab)
+    Adjustment.objects.filter(tab=other, line__isnull=False).update(tab=tab)
+    guests = [tab.guest_count, other.guest_count]
+    tab.guest_count += other.guest_count
+    tab.prebill_printed_at = None
+    tab.save(update_fields=["guest_count", "prebill_printed_at"])
+    other.status = Check.Status.MERGED
+    other.closed_at = timezone.now()
+    other.merged_into = tab
+    other.save(update_fields=["status", "closed_at", "merged_into"])
+    _bump(other, header=True)
+    _audit(
+        other,
+        action="check.merged_into",
+        actor=actor,
+        into_check=tab.pk,
+        into_number=tab.number,
+        lines=[line.pk for line in lines],
+        frozen_adjustments=frozen,
+    )
+    _bump(tab, lines=lines, header=True)
+    _audit(
+        tab,
+        action="check.merge",
+        actor=actor,
+        from_check=other.pk,
+        from_number=other.number,
+        lines=[line.pk for line in lines],
+        guests=guests,
+    )
+    return tab
+
+
+@transaction.atomic
+def check_set_guests(
+    *, tab: Check, actor: StaffMember, guest_count: int, expected_version: int | None = None
+) -> Check:
+    """Change the number of guests (a table check keeps at least one)."""
+    permissions.require(actor, "check.open")
+    _same_venue(actor, tab.venue_id)
+    if (
+        not isinstance(guest_count, int)
+        or isinstance(guest_count, bool)
+        or not 0 <= guest_count <= MAX_GUESTS
+    ):
+        raise ValidationFailed(
+            _("Guests must be a number from 0 to %(max)d.") % {"max": MAX_GUESTS},
+            field="guest_count",
+        )
+    tab = _lock_open_check(tab)
+    if tab.kind == Check.Kind.TABLE and guest_count < 1:
+        raise ValidationFailed(
+            _("A table needs at least one guest."), code="guests_required", field="guest_count"
+        )
+    guard_version(tab, expected_version, header=True)
+    if tab.guest_count == guest_count:
+        return tab
+    before = tab.guest_count
+    tab.guest_count = guest_count
+    tab.save(update_fields=["guest_count"])
+    _bump(tab, header=True)
+    _audit(tab, action="check.guests", actor=actor, guests=[before, guest_count])
+    return tab
+
+
+@transaction.atomic
+def line_update(
+    *,
+    line: OrderLine,
+    actor: StaffMember,
+    quantity: int | None = None,
+    note: str | None = None,
+    course: int | None = None,
+    expected_version: int | None = None,
+) -> OrderLine:
+    """Change the quantity, note or course of a line not yet sent (a sent one needs a void)."""
+    permissions.require(actor, "check.order")
+    _same_venue(actor, line.tab.venue_id)
+    if note is not None and not isinstance(note, str):
+        raise ValidationFailed(_("A note is text."), field="note")
+    _check_line_fields(quantity if quantity is not None else 1, 0, course, note)
+    tab = _lock_open_check(line.tab)
+    (line,) = _lock_lines(tab, [line.pk])
+    _refuse_voided([line], _("%(item)s is voided: it cannot be changed."))
+    if line.status != OrderLine.Status.NEW:
+        raise Conflict(
+            _("%(item)s has been sent to the kitchen: void it and add it again.")
+            % {"item": line.name},
+            code="line_already_sent",
+        )
+    guard_version(tab, expected_version, lines=[line])
+    wanted = {
+        "quantity": quantity,
+        "note": None if note is None else note.strip(),
+        "course": course,
+    }
+    changes = {
+        field: [getattr(line, field), value]
+        for field, value in wanted.items()
+        if value is not None and getattr(line, field) != value
+    }
+    if not changes:
+        return line
+    if "quantity" in changes and line.menu_item_id:
+        stock = MenuItem.objects.filter(pk=line.menu_item_id).values_list("stock_count", flat=True)
+        stock = stock.first()
+        if stock is not None and quantity > stock:
+            raise Conflict(
+                _("Only %(n)d %(item)s left.") % {"n": stock, "item": line.name},
+                code="insufficient_stock",
+                field="quantity",
+            )
+    for field, (_old, value) in changes.items():
+        setattr(line, field, value)
+    line.save(update_fields=list(changes))
+    _bump(tab, lines=[line])
+    _audit(tab, action="line.update", actor=actor, line=line, **changes)
+    return line
+
+
+@transaction.atomic
+def prebill_print(*, tab: Check, actor: StaffMember) -> Check:
+    """Mark the check as printed for the guests (the floor shows "check printed")."""
+    from orders.selectors import totals_for
+
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    tab = _lock_open_check(tab)
+    if not tab.lines.exclude(status=OrderLine.Status.VOIDED).exists():
+        raise Conflict(
+            _("Check #%(n)s has nothing on it to print.") % {"n": tab.number}, code="check_empty"
+        )
+    tab.prebill_printed_at = timezone.now()
+    tab.save(update_fields=["prebill_printed_at"])
+    _bump(tab)
+    _audit(tab, action="check.prebill", actor=actor, total=totals_for(tab).total)
+    return tab
