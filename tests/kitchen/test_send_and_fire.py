@@ -166,3 +166,14 @@ def test_every_change_is_an_event_with_a_gap_free_sequence(kitchen_setup):
     assert types == ["check.changed", "check.changed", "ticket.created"]
     assert events[-1]["data"]["station"] == "grill"
     assert events[1]["data"]["floor_status"] == "ordered"  # the steak is held (course 2)
+
+
+def test_firing_a_course_again_with_nothing_new_changes_nothing(kitchen_setup):
+    k = kitchen_setup
+    line_add(tab=k["tab"], actor=k["server"], item=k["steak"])
+    kitchen.lines_send(tab=k["tab"], actor=k["server"])
+    kitchen.course_fire(tab=k["tab"], actor=k["server"], course=2)
+    version = Check.objects.get(pk=k["tab"].pk).version
+    assert kitchen.course_fire(tab=k["tab"], actor=k["server"], course=2) == []
+    assert Check.objects.get(pk=k["tab"].pk).version == version
+    assert CheckAudit.objects.filter(action="course.fire").count() == 1
