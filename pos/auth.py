@@ -16,6 +16,7 @@ import time
 
 from django.conf import settings
 from django.core import signing
+from django.middleware.csrf import rotate_token
 from django.utils.translation import gettext as _
 
 from restaurant.errors import DomainError, PermissionDenied
@@ -27,6 +28,8 @@ SESSION_STAFF = "pos_staff_id"
 SESSION_DEVICE = "pos_device_id"
 SESSION_SEEN = "pos_last_seen"
 STAFF_TOKEN_SALT = "brigade.pos.staff-token"
+# The idle clock is refreshed at most this often, so reads don't rewrite the session each time.
+SEEN_RESOLUTION_SECONDS = 5
 
 
 class NotAuthenticated(DomainError):
@@ -79,6 +82,7 @@ def _staff_token_payload(token: str) -> dict | None:
 
 def session_sign_in(request, *, device: Device, staff: StaffMember) -> None:
     request.session.cycle_key()
+    rotate_token(request)  # a new CSRF token for the new user
     request.session[SESSION_DEVICE] = device.pk
     request.session[SESSION_STAFF] = staff.pk
     request.session[SESSION_SEEN] = int(time.time())
@@ -87,6 +91,9 @@ def session_sign_in(request, *, device: Device, staff: StaffMember) -> None:
 def session_sign_out(request) -> None:
     for key in (SESSION_STAFF, SESSION_SEEN):
         request.session.pop(key, None)
+    # A new session key: a request still in flight that saves the old session (a keep-alive
+    # GET racing the sign-out) cannot sign the user back in.
+    request.session.cycle_key()
 
 
 def current_staff(request, *, touch: bool = True) -> tuple[Device, StaffMember]:
@@ -108,7 +115,7 @@ def current_staff(request, *, touch: bool = True) -> tuple[Device, StaffMember]:
         if staff_id and time.time() - seen > idle_seconds():
             session_sign_out(request)
             raise NotAuthenticated(_("The tablet locked itself; enter your PIN."), code="locked")
-        if staff_id and touch:
+        if staff_id and touch and time.time() - seen >= SEEN_RESOLUTION_SECONDS:
             request.session[SESSION_SEEN] = int(time.time())
     if not staff_id:
         raise NotAuthenticated(_("Enter your PIN first."), code="pin_required")

@@ -437,12 +437,43 @@ def _recent_failures(device: Device) -> int:
     return count
 
 
-def approver_by_pin(*, venue: Venue, pin: str, permission: str) -> StaffMember:
-    """The manager whose PIN approves an action at this venue, or PermissionDenied."""
+def approver_by_pin(
+    *, venue: Venue, pin: str, permission: str, device: Device | None = None
+) -> StaffMember:
+    """The manager whose PIN approves an action at this venue, or PermissionDenied.
+
+    Approval PINs count toward the device's lockout like sign-in PINs: a locked device takes
+    none, and a wrong one is marked (`failed_pin_device`) so the edge records the attempt
+    after the request's transaction has rolled back (`pin_attempt_record_failure`).
+    """
+    if device is not None:
+        remaining = pin_lockout_remaining(device=device)
+        if remaining:
+            error = PermissionDenied(
+                _("Too many wrong PINs. Try again in %(s)d seconds.") % {"s": remaining},
+                code="locked_out",
+                field="approver_pin",
+            )
+            error.retry_after = remaining
+            raise error
     staff = staff_by_pin(venue=venue, pin=pin) if pin else None
     if staff is None:
-        raise PermissionDenied(
+        error = PermissionDenied(
             _("That approval PIN is not right."), code="bad_approval_pin", field="approver_pin"
         )
+        error.failed_pin_device = device
+        raise error
     permissions.require(staff, permission)
     return staff
+
+
+def pin_attempt_record_failure(*, device: Device, ip_address: str | None = None) -> None:
+    """Log a wrong PIN typed on a device (outside the failed request's transaction)."""
+    import logging
+
+    PinAttempt.objects.create(
+        venue_id=device.venue_id, device=device, success=False, ip_address=ip_address
+    )
+    logging.getLogger("brigade.security").warning(
+        "wrong approval PIN on device %s (%s) from %s", device.pk, device.name, ip_address
+    )

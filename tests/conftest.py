@@ -74,6 +74,32 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+def _forget_connections() -> None:
+    """Drop this thread's database connections (the in-memory test database ignores close())."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close()
+        del connections[conn.alias]
+
+
+@pytest.fixture(autouse=True)
+def _channels_thread_without_connections(request):
+    """After a websocket test, leave Channels' database thread without a connection.
+
+    Channels runs consumers' sync database code in asgiref's one shared thread, which outlives
+    the test; a connection left there would be touched (and refused) by later tests.
+    """
+    yield
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    asyncio.run(sync_to_async(_forget_connections)())
+
+
 @pytest.fixture
 def chromium_browser(monkeypatch):
     """A headless Debian Chromium driven by Playwright (never Playwright's own download)."""

@@ -1,0 +1,400 @@
+"""The JSON API's plumbing: authentication, CSRF, JSON bodies, idempotency and errors.
+
+Views stay thin: a handler is a function `handler(call, **url_kwargs)` marked with `@endpoint`
+and mounted with `route(get=..., post=...)`. Around it, in this order:
+
+1. Authentication (`pos.auth`): a staff member signed in on a paired device (session cookie
+   of the tablet web app, or `Authorization: Bearer <staff token>`), or only a paired device
+   (`Authorization: Device <token>` or the tablet's device cookie), or nobody.
+2. CSRF, like DRF's SessionAuthentication: a cookie-authenticated unsafe request must carry
+   `X-CSRFToken`; requests authenticated by an `Authorization` header are exempt (a browser
+   never adds that header to a cross-site request on its own).
+3. The JSON body: an object, with only the fields the endpoint knows (400 otherwise).
+4. For writes, `pos.idempotency.run_idempotent`: the handler runs in one transaction, at most
+   once per `Idempotency-Key`; a replay answers the stored response with
+   `Idempotent-Replayed: true`.
+5. Errors: a `DomainError` becomes its status with `{"error": {"code", "message", "field"}}`
+   (plus `retry_after` and a `Retry-After` header when it has one). Because the handler runs
+   in the transaction that the error rolls back, a request that fails changes nothing.
+
+Field readers (`Call.get_int`, `Call.get_str`, ...) only check JSON types; ranges and every
+other rule are the services' business.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from pos.auth import NotAuthenticated, current_staff, device_from_request
+from pos.idempotency import run_idempotent
+from restaurant.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from restaurant.models import Device, StaffMember, Venue
+from restaurant.services import pin_attempt_record_failure
+
+PUBLIC = "public"  # nobody needs to be signed in (pairing)
+DEVICE = "device"  # a paired device (PIN sign-in)
+STAFF = "staff"  # a staff member signed in on a paired device (everything else)
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+TOKEN_SCHEMES = {"device", "bearer"}
+_MISSING = object()
+# Integers beyond what JSON clients (JavaScript) hold exactly are refused, so a huge number is
+# a 400, never a database overflow.
+MAX_INT = 2**53 - 1
+INT_QUERY = re.compile(r"^[0-9]{1,15}$")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_INT <= value <= MAX_INT
+
+
+def query_int(request: HttpRequest, name: str, default: int | None = None) -> int | None:
+    """A whole number >= 0 from the query string (400 when it is something else)."""
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    if not INT_QUERY.fullmatch(raw):
+        raise ValidationFailed(
+            _("%(field)s must be a whole number of at least 0.") % {"field": name},
+            code="invalid_type",
+            field=name,
+        )
+    return int(raw)
+
+
+class IdConverter:
+    """`<api_id:...>` in URLs: digits, short enough for any database integer."""
+
+    regex = "[0-9]{1,15}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+class MethodNotAllowed(DomainError):
+    code = "method_not_allowed"
+    status = 405
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+
+
+def json_response(body: dict, status: int = 200) -> JsonResponse:
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def error_response(exc: DomainError) -> JsonResponse:
+    body = exc.as_dict()
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        body["error"]["retry_after"] = int(retry_after)
+    response = json_response(body, exc.status)
+    if retry_after:
+        response["Retry-After"] = str(int(retry_after))
+    return response
+
+
+def uses_token(request: HttpRequest) -> bool:
+    """Whether the caller authenticates with an Authorization header (not cookies)."""
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0].lower()
+    return scheme in TOKEN_SCHEMES
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    def _reject(self, request, reason):
+        return reason
+
+
+def enforce_csrf(request: HttpRequest) -> None:
+    """Refuse a cookie-authenticated unsafe request without a valid CSRF token (403)."""
+    check = _CsrfCheck(lambda req: None)
+    check.process_request(request)
+    reason = check.process_view(request, None, (), {})
+    if reason:
+        raise PermissionDenied(
+            _("CSRF check failed (%(reason)s); send the X-CSRFToken header.") % {"reason": reason},
+            code="csrf_failed",
+        )
+
+
+@dataclass
+class Call:
+    """One API request, authenticated, with its JSON body parsed."""
+
+    request: HttpRequest
+    device: Device | None = None
+    staff: StaffMember | None = None
+    data: dict = field(default_factory=dict)
+
+    @property
+    def venue(self) -> Venue:
+        if self.staff is not None:
+            return self.staff.venue
+        return self.device.venue
+
+    @property
+    def session_auth(self) -> bool:
+        return not uses_token(self.request)
+
+    # --- typed field readers: JSON types only; null counts as absent -----------------------
+
+    def _raw(self, name: str, required: bool):
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise ValidationFailed(
+                    _("%(field)s is required.") % {"field": name}, code="required", field=name
+                )
+            return _MISSING
+        return value
+
+    def get_int(self, name: str, *, required: bool = False, default=None):
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return default
+        if not _is_int(value):
+            raise ValidationFailed(
+                _("%(field)s must be a whole number.") % {"field": name},
+                code="invalid_type",
+                field=name,
+            )
+        return value
+
+    def get_str(self, name: str, *, required: bool = False, default: str = "") -> str:
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, str):
+            raise ValidationFailed(
+                _("%(field)s must be text.") % {"field": name}, code="invalid_type", field=name
+            )
+        if "\x00" in value:  # PostgreSQL cannot store it; no client means it
+            raise ValidationFailed(
+                _("%(field)s must not contain NUL characters.") % {"field": name},
+                code="invalid_type",
+                field=name,
+            )
+        return value
+
+    def get_bool(self, name: str, *, required: bool = False, default=None):
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            raise ValidationFailed(
+                _("%(field)s must be true or false.") % {"field": name},
+                code="invalid_type",
+                field=name,
+            )
+        return value
+
+    def get_list(self, name: str, *, required: bool = False, default=None):
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, list):
+            raise ValidationFailed(
+                _("%(field)s must be a list.") % {"field": name}, code="invalid_type", field=name
+            )
+        return value
+
+    def get_ids(self, name: str, *, required: bool = False, default=None):
+        value = self.get_list(name, required=required, default=_MISSING)
+        if value is _MISSING:
+            return default
+        if not all(_is_int(v) for v in value):
+            raise ValidationFailed(
+                _("%(field)s must be a list of ids.") % {"field": name},
+                code="invalid_type",
+                field=name,
+            )
+        return value
+
+    def get_decimal(self, name: str, *, required: bool = False, default=None):
+        """A number given as a JSON number or a decimal string ("12.5")."""
+        value = self._raw(name, required)
+        if value is _MISSING:
+            return default
+        problem = ValidationFailed(
+            _("%(field)s must be a number.") % {"field": name}, code="invalid_type", field=name
+        )
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise problem
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise problem from exc
+        if not number.is_finite():
+            raise problem
+        return number
+
+    def version(self):
+        """The check version the client last saw (optional on every check write)."""
+        return self.get_int("version")
+
+
+def not_found(what: str, field: str | None = None) -> NotFound:
+    return NotFound(_("No such %(what)s here.") % {"what": what}, field=field)
+
+
+@dataclass
+class Endpoint:
+    fn: Callable
+    auth: str
+    write: bool
+    fields: frozenset[str]
+    field_map: dict[str, str]
+
+
+def endpoint(
+    *,
+    auth: str = STAFF,
+    write: bool = False,
+    fields: tuple[str, ...] = (),
+    field_map: dict[str, str] | None = None,
+):
+    """Mark a handler. `fields` are the JSON body keys it accepts (others are refused).
+
+    `field_map` renames the `field` of a service's error to the request field it is about
+    (a service's `lines` is this endpoint's `line_ids`), so the client can point at it.
+    """
+
+    def wrap(fn):
+        fn.api_endpoint = Endpoint(fn, auth, write, frozenset(fields), dict(field_map or {}))
+        return fn
+
+    return wrap
+
+
+def _parse_body(request: HttpRequest, allowed: frozenset[str]) -> dict:
+    if request.method not in BODY_METHODS:
+        return {}
+    try:
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise PayloadTooLarge(_("The request body is too large.")) from exc
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationFailed(
+            _("The request body is not valid JSON: %(error)s") % {"error": exc},
+            code="invalid_json",
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed(_("The request body must be a JSON object."), code="invalid_json")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown field %(field)s.") % {"field": unknown[0]},
+            code="unknown_field",
+            field=unknown[0],
+        )
+    return data
+
+
+def _authenticate(request: HttpRequest, auth: str) -> Call:
+    call = Call(request=request)
+    if auth == STAFF:
+        call.device, call.staff = current_staff(request)
+    elif auth == DEVICE:
+        call.device = device_from_request(request)
+        if call.device is None:
+            raise NotAuthenticated(
+                _("This device is not paired with Brigade."), code="device_not_paired"
+            )
+    if auth != PUBLIC and request.method not in SAFE_METHODS and not uses_token(request):
+        enforce_csrf(request)
+    return call
+
+
+def _as_result(value) -> tuple[int, dict]:
+    if isinstance(value, tuple):
+        return value
+    return 200, value
+
+
+def _dispatch(spec: Endpoint, request: HttpRequest, kwargs: dict) -> HttpResponse:
+    try:
+        return _run(spec, request, kwargs)
+    except DomainError as exc:
+        if exc.field in spec.field_map:
+            exc.field = spec.field_map[exc.field]
+        raise
+
+
+def _run(spec: Endpoint, request: HttpRequest, kwargs: dict) -> HttpResponse:
+    call = _authenticate(request, spec.auth)
+    call.data = _parse_body(request, spec.fields)
+    if spec.write:
+        status, body, replayed = run_idempotent(
+            request,
+            venue=call.venue,
+            staff=call.staff,
+            run=lambda: _as_result(spec.fn(call, **kwargs)),
+        )
+        response = json_response(body, status)
+        if replayed:
+            response[REPLAYED_HEADER] = "true"
+        return response
+    result = spec.fn(call, **kwargs)
+    if isinstance(result, HttpResponse):
+        return result
+    status, body = _as_result(result)
+    return json_response(body, status)
+
+
+def route(**handlers: Callable) -> Callable:
+    """A Django view answering the given methods (`get=`, `post=`, ...); 405 for others."""
+    by_method = {method.upper(): fn.api_endpoint for method, fn in handlers.items()}
+    allow = ", ".join(sorted(by_method))
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs) -> HttpResponse:
+        spec = by_method.get(request.method)
+        try:
+            if spec is None:
+                raise MethodNotAllowed(
+                    _("%(method)s is not allowed here; use %(allow)s.")
+                    % {"method": request.method, "allow": allow}
+                )
+            return _dispatch(spec, request, kwargs)
+        except DomainError as exc:
+            device = getattr(exc, "failed_pin_device", None)
+            if device is not None:  # a wrong approval PIN: logged after the rollback
+                pin_attempt_record_failure(
+                    device=device, ip_address=request.META.get("REMOTE_ADDR")
+                )
+            response = error_response(exc)
+            if spec is None:
+                response["Allow"] = allow
+            return response
+
+    view.api_methods = frozenset(by_method)
+    view.api_handlers = dict(by_method)
+    return view
+
+
+@csrf_exempt
+def unknown_endpoint(request: HttpRequest, **kwargs) -> HttpResponse:
+    return error_response(
+        NotFound(_("There is no API endpoint at %(path)s.") % {"path": request.path})
+    )

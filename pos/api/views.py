@@ -1,0 +1,592 @@
+"""The /api/v1/ endpoints: thin handlers that read the request and call services and selectors.
+
+Every check write answers with the check as it is after the write (`check`, with its new
+`version`), so the tablet re-renders from the response. Ids from another venue are 404. See
+pos/api/http.py for authentication, CSRF, idempotency and errors, and pos/api/openapi.py for
+the document served at /api/v1/openapi.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
+
+from kitchen import services as kitchen_services
+from orders import selectors as order_selectors
+from orders import services as order_services
+from orders.models import Adjustment, Check, OrderLine
+from pos.api import serialize
+from pos.api.http import (
+    DEVICE,
+    PUBLIC,
+    Call,
+    endpoint,
+    enforce_csrf,
+    json_response,
+    not_found,
+    query_int,
+    uses_token,
+)
+from pos.auth import session_sign_in, session_sign_out, staff_token_for
+from restaurant import permissions
+from restaurant import services as venue_services
+from restaurant.errors import ValidationFailed
+from restaurant.models import Menu, MenuItem, MenuWindow, Modifier, StaffMember, Table
+from restaurant.realtime import events_after, last_seq
+from restaurant.selectors import menus_available_at
+
+EVENTS_LIMIT = 500
+
+# --- lookups (venue-scoped: another venue's id is simply not found) -------------------------
+
+
+def _check(call: Call, check_id: int) -> Check:
+    tab = (
+        Check.objects.select_related("venue", "table", "server")
+        .filter(pk=check_id, venue=call.venue)
+        .first()
+    )
+    if tab is None:
+        raise not_found(_("check"))
+    return tab
+
+
+def _line(tab: Check, line_id: int, field: str | None = None) -> OrderLine:
+    line = OrderLine.objects.select_related("tab").filter(pk=line_id, tab=tab).first()
+    if line is None:
+        raise not_found(_("line on this check"), field)
+    return line
+
+
+def _table(call: Call, table_id: int | None, field: str = "table") -> Table | None:
+    if table_id is None:
+        return None
+    table = Table.objects.filter(pk=table_id, venue=call.venue).first()
+    if table is None:
+        raise not_found(_("table"), field)
+    return table
+
+
+def _other_check(call: Call, check_id: int | None, field: str) -> Check | None:
+    if check_id is None:
+        return None
+    tab = Check.objects.filter(pk=check_id, venue=call.venue).first()
+    if tab is None:
+        raise not_found(_("check"), field)
+    return tab
+
+
+def _staff(call: Call, staff_id: int | None, field: str) -> StaffMember | None:
+    if staff_id is None:
+        return None
+    staff = StaffMember.objects.filter(pk=staff_id, venue=call.venue).first()
+    if staff is None:
+        raise not_found(_("staff member"), field)
+    return staff
+
+
+def _approver(call: Call, permission: str) -> StaffMember | None:
+    """The staff member whose PIN (`approver_pin`) approves this action, if one was given."""
+    pin = call.get_str("approver_pin")
+    if not pin:
+        return None
+    return venue_services.approver_by_pin(
+        venue=call.venue, pin=pin, permission=permission, device=call.device
+    )
+
+
+def _may_see(call: Call, tab: Check) -> None:
+    if tab.server_id != call.staff.pk:
+        permissions.require(call.staff, "check.view_all")
+
+
+def _check_body(call: Call, check_id: int) -> dict:
+    """The full check as it is now (inside a write: after the write)."""
+    seq = last_seq(venue_id=call.venue.pk)
+    tab = order_selectors.check_with_lines(check_id=check_id, venue=call.venue)
+    return serialize.check_json(tab, seq=seq)
+
+
+def _client_ip(request) -> str | None:
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
+    except ValueError:  # a unix socket, or no address at all
+        return None
+
+
+# --- auth --------------------------------------------------------------------------------------
+
+
+@endpoint(auth=PUBLIC, fields=("code",))
+def auth_pair(call: Call):
+    code = call.get_str("code", required=True)
+    device, token = venue_services.device_pair(code=code)
+    return {"device": serialize.device_json(device), "token": token}
+
+
+@endpoint(auth=DEVICE, fields=("pin",))
+def auth_pin(call: Call):
+    pin = call.get_str("pin", required=True)
+    staff = venue_services.pin_sign_in(
+        device=call.device, pin=pin, ip_address=_client_ip(call.request)
+    )
+    if not uses_token(call.request):  # the tablet web app: its session is signed in
+        session_sign_in(call.request, device=call.device, staff=staff)
+    return {
+        "staff": serialize.staff_ref(staff),
+        "device": serialize.device_json(call.device),
+        "token": staff_token_for(device=call.device, staff=staff),
+        "token_type": "Bearer",
+        "expires_in": int(getattr(settings, "POS_STAFF_TOKEN_HOURS", 12)) * 3600,
+    }
+
+
+@endpoint(auth=PUBLIC)
+def auth_logout(call: Call):
+    # Staff tokens are stateless (signed, short-lived): the client forgets its token.
+    if not uses_token(call.request):
+        enforce_csrf(call.request)
+        session_sign_out(call.request)
+        # A new session key: a request that read the signed-in session before this one (a
+        # keep-alive GET racing the sign-out) cannot save it back over the sign-out.
+        call.request.session.cycle_key()
+    return {"signed_out": True}
+
+
+@endpoint()
+def me(call: Call):
+    return {
+        "staff": serialize.staff_ref(call.staff),
+        "device": serialize.device_json(call.device),
+        "venue": serialize.venue_json(call.venue),
+        "permissions": sorted(
+            p for p in permissions.PERMISSIONS if permissions.staff_can(call.staff, p)
+        ),
+    }
+
+
+# --- menus, floor, events ----------------------------------------------------------------------
+
+
+@endpoint()
+def menus(call: Call):
+    show_all = call.request.GET.get("all") in ("1", "true")
+    if show_all:
+        rows = list(
+            Menu.objects.filter(venue=call.venue, is_active=True)
+            .select_related("venue")
+            .prefetch_related(Prefetch("windows", queryset=MenuWindow.objects.all()))
+        )
+    else:
+        rows = menus_available_at(venue=call.venue)
+    body = serialize.MenuTree(call.venue, rows).as_json()
+    payload = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    etag = '"' + hashlib.sha256(payload.encode()).hexdigest()[:32] + '"'
+    tags = _if_none_match(call.request)
+    if etag in tags or "*" in tags:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(payload, content_type="application/json")
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ("Authorization", "Cookie", "Accept-Language"))
+    return response
+
+
+def _if_none_match(request) -> set[str]:
+    header = request.headers.get("If-None-Match", "")
+    tags = {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+    return tags
+
+
+@endpoint()
+def floor(call: Call):
+    seq = last_seq(venue_id=call.venue.pk)  # first: a later event is never missed
+    rows = order_selectors.floor(venue=call.venue)
+    tabs = list(order_selectors.open_checks(venue=call.venue).filter(table__isnull=True))
+    return serialize.floor_json(call.venue, rows, seq=seq, open_tabs=tabs)
+
+
+@endpoint()
+def events(call: Call):
+    after = query_int(call.request, "after", default=0)
+    rows = events_after(venue_id=call.venue.pk, after=after, limit=EVENTS_LIMIT)
+    return {
+        "events": rows,
+        "last_seq": last_seq(venue_id=call.venue.pk),
+        "complete": len(rows) < EVENTS_LIMIT,
+    }
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+@endpoint()
+def checks_list(call: Call):
+    status = call.request.GET.get("status", "open")
+    if status != Check.Status.OPEN:
+        raise ValidationFailed(
+            _("Only open checks can be listed (status=open)."), code="invalid", field="status"
+        )
+    mine = call.request.GET.get("mine") in ("1", "true")
+    rows = order_selectors.open_checks(venue=call.venue).select_related("venue")
+    if mine:
+        rows = rows.filter(server=call.staff)
+    else:
+        permissions.require(call.staff, "check.view_all")
+    rows = rows.prefetch_related(None).prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=OrderLine.objects.prefetch_related("modifiers", "adjustments"),
+        ),
+        Prefetch("adjustments", queryset=Adjustment.objects.order_by("pk")),
+    )
+    return {
+        "seq": last_seq(venue_id=call.venue.pk),
+        "checks": [
+            serialize.check_summary(tab, total=order_selectors.totals_for(tab).total)
+            for tab in rows
+        ],
+    }
+
+
+@endpoint(write=True, fields=("kind", "table", "guest_count", "tab_name", "server"))
+def checks_create(call: Call):
+    kind = call.get_str("kind", required=True)
+    table = _table(call, call.get_int("table"))
+    guest_count = call.get_int("guest_count", default=0)
+    tab_name = call.get_str("tab_name")
+    server = _staff(call, call.get_int("server"), "server")
+    tab = order_services.check_open(
+        venue=call.venue,
+        actor=call.staff,
+        kind=kind,
+        table=table,
+        guest_count=guest_count,
+        tab_name=tab_name,
+        server=server,
+    )
+    return 201, {"check": _check_body(call, tab.pk)}
+
+
+@endpoint()
+def check_detail(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    _may_see(call, tab)
+    return _check_body(call, tab.pk)
+
+
+LINE_FIELDS = ("item", "quantity", "seat", "course", "note", "modifiers", "version")
+
+
+@endpoint(write=True, fields=LINE_FIELDS)
+def line_add(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    item_id = call.get_int("item", required=True)
+    quantity = call.get_int("quantity", default=1)
+    seat = call.get_int("seat", default=0)
+    course = call.get_int("course")
+    note = call.get_str("note")
+    modifiers = call.get_list("modifiers", default=[])
+    # Adding a line never conflicts: a stale version is merged (only its form is checked).
+    order_services.guard_version(tab, call.version())
+    item = MenuItem.objects.filter(pk=item_id, venue=call.venue).first()
+    if item is None:
+        raise not_found(_("menu item"), "item")
+    line = order_services.line_add(
+        tab=tab,
+        actor=call.staff,
+        item=item,
+        quantity=quantity,
+        seat=seat,
+        course=course,
+        note=note,
+        modifiers=modifiers,
+    )
+    body = _check_body(call, tab.pk)
+    return 201, {"line": _find_line(body, line.pk), "check": body}
+
+
+def _find_line(check_body: dict, line_id: int) -> dict | None:
+    return next((x for x in check_body["lines"] if x["id"] == line_id), None)
+
+
+@endpoint(write=True, fields=("quantity", "note", "course", "version"))
+def line_update(call: Call, check_id: int, line_id: int):
+    tab = _check(call, check_id)
+    line = _line(tab, line_id)
+    quantity = call.get_int("quantity")
+    note = call.get_str("note", default=None)
+    course = call.get_int("course")
+    order_services.line_update(
+        line=line,
+        actor=call.staff,
+        quantity=quantity,
+        note=note,
+        course=course,
+        expected_version=call.version(),
+    )
+    body = _check_body(call, tab.pk)
+    return {"line": _find_line(body, line.pk), "check": body}
+
+
+@endpoint(
+    write=True,
+    fields=("reason", "approver_pin", "version"),
+    field_map={"approver": "approver_pin"},
+)
+def line_void(call: Call, check_id: int, line_id: int):
+    tab = _check(call, check_id)
+    line = _line(tab, line_id)
+    reason = call.get_str("reason")
+    version = call.version()
+    approver = _approver(call, "line.void_approve")
+    kitchen_services.line_void(
+        line=line, actor=call.staff, reason=reason, approver=approver, expected_version=version
+    )
+    body = _check_body(call, tab.pk)
+    return {"line": _find_line(body, line.pk), "check": body}
+
+
+def _lock(tab: Check) -> None:
+    """Hold the check (first, as every service does) so what a send did can be read back."""
+    Check.objects.select_for_update().filter(pk=tab.pk).first()
+
+
+def _tickets_json(tickets) -> list[dict]:
+    return [
+        {"id": t.pk, "station": t.station.slug, "kind": t.kind, "rush": t.rush} for t in tickets
+    ]
+
+
+@endpoint(write=True, fields=("line_ids", "rush_ids", "version"), field_map={"lines": "line_ids"})
+def send(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    line_ids = call.get_ids("line_ids")
+    rush_ids = call.get_ids("rush_ids")
+    call.version()  # sending never conflicts: each line goes to the kitchen once
+    _lock(tab)
+    waiting = set(tab.lines.filter(status=OrderLine.Status.NEW).values_list("pk", flat=True))
+    tickets = kitchen_services.lines_send(
+        tab=tab, actor=call.staff, line_ids=line_ids, rush_ids=rush_ids
+    )
+    sent = sorted(
+        tab.lines.filter(pk__in=waiting, status=OrderLine.Status.SENT).values_list("pk", flat=True)
+    )
+    return {"sent": sent, "tickets": _tickets_json(tickets), "check": _check_body(call, tab.pk)}
+
+
+@endpoint(write=True, fields=("course", "version"))
+def fire(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    course = call.get_int("course", required=True)
+    call.version()  # firing never conflicts: a course fires what is not fired yet
+    _lock(tab)
+    waiting = set(
+        tab.lines.filter(course=course, fired_at__isnull=True).values_list("pk", flat=True)
+    )
+    tickets = kitchen_services.course_fire(tab=tab, actor=call.staff, course=course)
+    fired = sorted(
+        tab.lines.filter(pk__in=waiting, fired_at__isnull=False).values_list("pk", flat=True)
+    )
+    return {"fired": fired, "tickets": _tickets_json(tickets), "check": _check_body(call, tab.pk)}
+
+
+@endpoint(
+    write=True,
+    fields=("line", "kind", "percent", "amount", "reason", "approver_pin", "version"),
+    field_map={"approver": "approver_pin", "lines": "line"},
+)
+def adjustment_add(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    line_id = call.get_int("line")
+    line = _line(tab, line_id, "line") if line_id is not None else None
+    kind = call.get_str("kind", required=True)
+    percent = call.get_decimal("percent")
+    amount = call.get_int("amount")
+    reason = call.get_str("reason")
+    version = call.version()
+    approver = _approver(call, "discount.approve")
+    adjustment = order_services.adjustment_add(
+        tab=tab,
+        actor=call.staff,
+        kind=kind,
+        reason=reason,
+        approver=approver,
+        line=line,
+        percent=percent,
+        amount=amount,
+        expected_version=version,
+    )
+    adjustment = Adjustment.objects.get(pk=adjustment.pk)
+    return 201, {
+        "adjustment": serialize.adjustment_json(adjustment),
+        "check": _check_body(call, tab.pk),
+    }
+
+
+@endpoint(
+    write=True,
+    fields=("reason", "approver_pin", "version"),
+    field_map={"approver": "approver_pin"},
+)
+def adjustment_remove(call: Call, check_id: int, adjustment_id: int):
+    tab = _check(call, check_id)
+    adjustment = Adjustment.objects.filter(pk=adjustment_id, tab=tab).first()
+    if adjustment is None:
+        raise not_found(_("comp or discount on this check"))
+    # DELETE bodies are not always passed on by clients and proxies: the query string works too.
+    query = call.request.GET
+    for name in ("reason", "approver_pin"):
+        if name not in call.data and name in query:
+            call.data[name] = query[name]
+    if "version" not in call.data:
+        call.data["version"] = query_int(call.request, "version")
+    reason = call.get_str("reason")
+    version = call.version()
+    approver = _approver(call, "discount.approve")
+    order_services.adjustment_remove(
+        adjustment=adjustment,
+        actor=call.staff,
+        reason=reason,
+        approver=approver,
+        expected_version=version,
+    )
+    return {"removed": adjustment.pk, "check": _check_body(call, tab.pk)}
+
+
+@endpoint(write=True, fields=("line_ids", "seat", "version"), field_map={"lines": "line_ids"})
+def move_seat(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    line_ids = call.get_ids("line_ids", required=True)
+    seat = call.get_int("seat", required=True)
+    order_services.lines_move_seat(
+        tab=tab, actor=call.staff, line_ids=line_ids, seat=seat, expected_version=call.version()
+    )
+    return {"check": _check_body(call, tab.pk)}
+
+
+@endpoint(
+    write=True,
+    fields=("line_ids", "to_table", "to_check", "to_server", "guest_count", "version"),
+    field_map={"lines": "line_ids"},
+)
+def transfer(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    line_ids = call.get_ids("line_ids")
+    to_table = _table(call, call.get_int("to_table"), "to_table")
+    to_check = _other_check(call, call.get_int("to_check"), "to_check")
+    to_server = _staff(call, call.get_int("to_server"), "to_server")
+    guest_count = call.get_int("guest_count")
+    version = call.version()
+    if line_ids is not None:
+        if to_server is not None:
+            raise ValidationFailed(
+                _("Lines move to a table or a check; to change the server, move the whole check."),
+                field="to_server",
+            )
+        target = order_services.lines_transfer(
+            tab=tab,
+            actor=call.staff,
+            line_ids=line_ids,
+            to_check=to_check,
+            to_table=to_table,
+            guest_count=1 if guest_count is None else guest_count,
+            expected_version=version,
+        )
+    else:
+        if to_check is not None:
+            raise ValidationFailed(
+                _("To move a whole check onto another check, merge them."), field="to_check"
+            )
+        if guest_count is not None:
+            raise ValidationFailed(
+                _("guest_count only applies when lines move to a new check."),
+                field="guest_count",
+            )
+        target = order_services.check_transfer(
+            tab=tab,
+            actor=call.staff,
+            to_table=to_table,
+            to_server=to_server,
+            expected_version=version,
+        )
+    return {"check": _check_body(call, tab.pk), "target": _check_body(call, target.pk)}
+
+
+@endpoint(write=True, fields=("other", "version"))
+def merge(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    other = _other_check(call, call.get_int("other", required=True), "other")
+    result = order_services.checks_merge(
+        tab=tab, actor=call.staff, other=other, expected_version=call.version()
+    )
+    gone = other.pk if result.pk == tab.pk else tab.pk
+    closed = Check.objects.filter(pk=gone).values("id", "status", "version").first()
+    return {"check": _check_body(call, result.pk), "merged": closed}
+
+
+@endpoint(write=True, fields=("guest_count", "version"))
+def guests(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    guest_count = call.get_int("guest_count", required=True)
+    order_services.check_set_guests(
+        tab=tab, actor=call.staff, guest_count=guest_count, expected_version=call.version()
+    )
+    return {"check": _check_body(call, tab.pk)}
+
+
+@endpoint(write=True, fields=("version",))
+def prebill(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    call.version()
+    result = order_services.prebill_print(tab=tab, actor=call.staff)
+    return {"check": _check_body(call, result.pk)}
+
+
+# --- 86 ------------------------------------------------------------------------------------------
+
+
+@endpoint(write=True, fields=("available",))
+def item_availability(call: Call, item_id: int):
+    item = MenuItem.objects.filter(pk=item_id, venue=call.venue).first()
+    if item is None:
+        raise not_found(_("menu item"))
+    available = call.get_bool("available", required=True)
+    item = venue_services.menu_item_set_available(item=item, available=available, actor=call.staff)
+    return {
+        "item": {"id": item.pk, "available": item.is_available, "stock_count": item.stock_count},
+        "seq": last_seq(venue_id=call.venue.pk),
+    }
+
+
+@endpoint(write=True, fields=("available",))
+def modifier_availability(call: Call, modifier_id: int):
+    modifier = Modifier.objects.filter(pk=modifier_id, group__venue=call.venue).first()
+    if modifier is None:
+        raise not_found(_("modifier"))
+    available = call.get_bool("available", required=True)
+    modifier = venue_services.modifier_set_available(
+        modifier=modifier, available=available, actor=call.staff
+    )
+    return {
+        "modifier": {"id": modifier.pk, "available": modifier.is_available},
+        "seq": last_seq(venue_id=call.venue.pk),
+    }
+
+
+# --- the document --------------------------------------------------------------------------------
+
+
+@endpoint(auth=PUBLIC)
+def openapi_document(call: Call):
+    from pos.api.openapi import document
+
+    return json_response(document())
