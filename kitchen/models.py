@@ -7,10 +7,11 @@ from the start, greyed until fired. A void of a sent line makes a VOID ticket at
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Check, OrderLine
-from restaurant.models import StaffMember, Station, Venue
+from restaurant.models import Printer, StaffMember, Station, Venue
 
 
 class Ticket(models.Model):
@@ -74,3 +75,116 @@ class TicketItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity}x {self.line.name}"
+
+
+class PrintJob(models.Model):
+    """One piece of paper for one printer: rendered ESC/POS bytes, printed exactly once.
+
+    Written in the transaction of the ticket it prints (kitchen/printing.py), so a rolled-back
+    send leaves no job and a committed one always has its job. The print worker
+    (kitchen/print_worker.py) claims due jobs, sends them over raw TCP and records the outcome:
+
+        pending --claim--> printing --sent--> printed
+                               |--error, attempts left--> pending (next_attempt_at: backoff)
+                               |--error, attempts used up, a backup printer--> rerouted
+                               |      (and a new pending job for the backup: `reroute`)
+                               '--error, no backup and retried too long--> failed
+
+    The payload is stored, so a reprint prints the same content (with REPRINT on top) even
+    after the menu, the check or the ticket changed.
+    """
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("Order")
+        ADDITION = "addition", _("Addition")
+        VOID = "void", _("Void")
+        FIRE = "fire", _("Fire")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to print")
+        PRINTING = "printing", _("Printing")
+        PRINTED = "printed", _("Printed")
+        FAILED = "failed", _("Failed")
+        REROUTED = "rerouted", _("Sent to the backup printer")
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="print_jobs",
+        verbose_name=_("ticket"),
+    )
+    printer = models.ForeignKey(
+        Printer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="print_jobs",
+        verbose_name=_("printer"),
+        help_text=_("The printer this was meant for (the station's)."),
+    )
+    target = models.ForeignKey(
+        Printer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("printed on"),
+        help_text=_("The printer this job is sent to: the printer itself or its backup."),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    payload = models.BinaryField(_("ESC/POS bytes"), editable=False)
+    code_page = models.CharField(_("code page"), max_length=16, default="CP858")
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    printed_at = models.DateTimeField(_("printed"), null=True, blank=True)
+    is_reprint = models.BooleanField(_("reprint"), default=False)
+    reprint_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reprints",
+        verbose_name=_("reprint of"),
+    )
+    # One-to-one: a job is handed to a backup printer at most once (the database refuses a
+    # second reroute), so a reroute can never make two copies.
+    rerouted_from = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reroute",
+        verbose_name=_("rerouted from"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("print job")
+        verbose_name_plural = _("print jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="printjob_due"),
+            models.Index(fields=["target", "status"], name="printjob_target_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="printed", printed_at__isnull=False)
+                | (~Q(status="printed") & Q(printed_at__isnull=True)),
+                name="printjob_printed_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_reprint=True) | Q(reprint_of__isnull=True),
+                name="printjob_reprint_of_only_on_reprints",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kitchen.models import Ticket, TicketItem
+from kitchen.models import PrintJob, Ticket, TicketItem
+from kitchen.printing import ticket_print
 from orders import services as order_services
 from orders.models import Check, OrderLine
 from restaurant.errors import Conflict, ValidationFailed
@@ -74,6 +75,7 @@ def _make_tickets(
             for line in station_lines
         )
         _ticket_event(ticket, "ticket.created")
+        ticket_print(ticket=ticket)
         tickets.append(ticket)
     return tickets
 
@@ -109,6 +111,8 @@ def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[Ticket]:
     TicketItem.objects.bulk_update(held_items, ["held", "fired_at"])
     for ticket in touched.values():
         _ticket_event(ticket, "ticket.fired")
+        fired = [item for item in held_items if item.ticket_id == ticket.pk]
+        ticket_print(ticket=ticket, kind=PrintJob.Kind.FIRE, items=fired)
     on_tickets = {item.line_id for item in held_items}
     new_lines = [line for line in lines if line.pk not in on_tickets]
     return list(touched.values()) + _make_tickets(tab, new_lines, actor)
@@ -154,6 +158,7 @@ def line_void(
                 voided=True,
             )
             _ticket_event(ticket, "ticket.void")
+            ticket_print(ticket=ticket)
     return line
 
 

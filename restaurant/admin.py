@@ -300,9 +300,12 @@ class VenueScopedAdmin(VenueScopedMixin, admin.ModelAdmin):
     def get_list_filter(self, request):
         filters = list(super().get_list_filter(request))
         if not sees_several_venues(request):
-            filters = [
-                f for f in filters if not (f[0] if isinstance(f, tuple) else f).endswith("venue")
-            ]
+
+            def by_venue(entry) -> bool:
+                name = entry[0] if isinstance(entry, tuple) else entry
+                return isinstance(name, str) and name.endswith("venue")
+
+            filters = [f for f in filters if not by_venue(f)]
         return filters
 
     def get_changelist_form(self, request, **kwargs):

@@ -19,4 +19,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("pos.api.urls")),
     path("pos/", include("pos.urls")),
+    path("kitchen/", include("kitchen.urls")),
 ]

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from kitchen.models import PrintJob, Ticket, TicketItem
 from orders.models import Adjustment, Check, CheckAudit, LineModifier, OrderLine
 from restaurant import services
 from restaurant.admin_forms import venue_id_of, venue_lookup, venue_of
@@ -59,10 +60,10 @@ from tests.factories import (
 )
 
 Role = StaffMember.Role
-VENUE_APPS = {"restaurant", "orders"}
+VENUE_APPS = {"restaurant", "orders", "kitchen"}
 
 # Venue-scoped models an owner may not add in the admin (everything else they may).
-OWNER_CANNOT_ADD = {Venue, Check, CheckAudit, PinAttempt}
+OWNER_CANNOT_ADD = {Venue, Check, CheckAudit, PinAttempt, Ticket, PrintJob}
 
 
 def _label(model) -> str:
@@ -115,6 +116,8 @@ class World:
     other_tax: TaxRate
     device: Device
     pin_attempt: PinAttempt
+    ticket: Ticket
+    print_job: PrintJob
 
 
 @pytest.fixture
@@ -168,6 +171,18 @@ def world(db) -> World:
     other_item = MenuItemFactory(venue=other, name="Currywurst", plu="CW", price=850)
     device = services.device_create(venue=venue, name="Bar tablet", kind="tablet")
     pin_attempt = PinAttempt.objects.create(venue=venue, device=device, success=False)
+    ticket = Ticket.objects.create(
+        venue=venue, tab=check, station=station, kind=Ticket.Kind.ORDER, send_batch=1
+    )
+    TicketItem.objects.create(ticket=ticket, line=line, quantity=2, course=1)
+    print_job = PrintJob.objects.create(
+        venue=venue,
+        ticket=ticket,
+        printer=printer,
+        target=printer,
+        kind=PrintJob.Kind.ORDER,
+        payload=b"\x1b@\x1bt\x13GRILL\n2 x Steak frites\n\x1dV\x00",
+    )
     return World(
         venue=venue,
         other=other,
@@ -191,6 +206,8 @@ def world(db) -> World:
         other_tax=other_item.tax_rate,
         device=device,
         pin_attempt=pin_attempt,
+        ticket=ticket,
+        print_job=print_job,
     )
 
 
@@ -213,6 +230,8 @@ def _rows(world: World) -> dict:
         CheckAudit: world.audit,
         Device: world.device,
         PinAttempt: world.pin_attempt,
+        Ticket: world.ticket,
+        PrintJob: world.print_job,
         # django.contrib.auth, for the superuser
         world.owner.user.__class__: world.owner.user,
         Group: Group.objects.get_or_create(name="Accountants")[0],

@@ -33,7 +33,11 @@ def manage(*args: str) -> list[str]:
 # Helper processes started beside the web server, as (name, argv). For example:
 #     ("print-worker", manage("print_worker")),
 #     ("virtual-printer", manage("virtual_printer", "--port", "9100")),
-EXTRA_PROCESSES: list[tuple[str, list[str]]] = []
+EXTRA_PROCESSES: list[tuple[str, list[str]]] = [
+    # The demo venue's printers: kitchen 9101, bar 9102, office backup 9103, receipts 9104.
+    ("virtual-printer", manage("virtual_printer", "--port", "9101-9104", "--allow-busy")),
+    ("print-worker", manage("print_worker")),
+]
 
 # Pages shown in the banner, as (path, label). A path is only shown once it resolves, so an
 # entry may be listed before its app lands.
