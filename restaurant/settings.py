@@ -236,3 +236,12 @@ BRIGADE_DEFAULT_VENUE = os.environ.get("BRIGADE_DEFAULT_VENUE", "")
 POS_IDLE_LOCK_SECONDS = int(os.environ.get("POS_IDLE_LOCK_SECONDS", "120"))
 # How long a staff token from POST /api/v1/auth/pin stays valid (API clients).
 POS_STAFF_TOKEN_HOURS = int(os.environ.get("POS_STAFF_TOKEN_HOURS", "12"))
+
+# Kitchen printing (kitchen/print_worker.py)
+PRINT_MAX_ATTEMPTS = int(os.environ.get("PRINT_MAX_ATTEMPTS", "3"))  # then the backup printer
+PRINT_RETRY_BASE_SECONDS = float(os.environ.get("PRINT_RETRY_BASE_SECONDS", "2"))
+PRINT_RETRY_MAX_SECONDS = float(os.environ.get("PRINT_RETRY_MAX_SECONDS", "60"))
+PRINT_SOCKET_TIMEOUT = float(os.environ.get("PRINT_SOCKET_TIMEOUT", "5"))
+PRINT_POLL_SECONDS = float(os.environ.get("PRINT_POLL_SECONDS", "1"))
+PRINT_STALE_SECONDS = float(os.environ.get("PRINT_STALE_SECONDS", "120"))
+PRINT_GIVE_UP_SECONDS = float(os.environ.get("PRINT_GIVE_UP_SECONDS", "600"))
