@@ -56,6 +56,10 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         identity = await _authenticate(self.scope)
         if identity is None:
+            # Accept, then close with 4401: a refusal before accept is an HTTP 403 on the
+            # handshake, which a browser reports only as 1006; 4401 tells the tablet to ask
+            # for a PIN instead of reconnecting forever.
+            await self.accept()
             await self.close(code=4401)
             return
         self.venue_id, self.staff_id = identity

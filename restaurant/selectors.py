@@ -58,3 +58,8 @@ def staff_for_user(*, user, venue: Venue | None = None) -> QuerySet[StaffMember]
     if venue is not None:
         qs = qs.filter(venue=venue)
     return qs
+
+
+def staff_for_venue(*, venue: Venue) -> QuerySet[StaffMember]:
+    """The venue's active staff, by name (for "transfer to server" and the like)."""
+    return StaffMember.objects.filter(venue=venue, is_active=True).order_by("display_name")

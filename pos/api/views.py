@@ -22,6 +22,7 @@ from kitchen import services as kitchen_services
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Adjustment, Check, OrderLine
+from pos import throttle
 from pos.api import serialize
 from pos.api.http import (
     DEVICE,
@@ -37,7 +38,7 @@ from pos.api.http import (
 from pos.auth import session_sign_in, session_sign_out, staff_token_for
 from restaurant import permissions
 from restaurant import services as venue_services
-from restaurant.errors import ValidationFailed
+from restaurant.errors import DomainError, ValidationFailed
 from restaurant.models import Menu, MenuItem, MenuWindow, Modifier, StaffMember, Table
 from restaurant.realtime import events_after, last_seq
 from restaurant.selectors import menus_available_at
@@ -127,7 +128,12 @@ def _client_ip(request) -> str | None:
 @endpoint(auth=PUBLIC, fields=("code",))
 def auth_pair(call: Call):
     code = call.get_str("code", required=True)
-    device, token = venue_services.device_pair(code=code)
+    throttle.check("pair", call.request)
+    try:
+        device, token = venue_services.device_pair(code=code)
+    except DomainError:
+        throttle.failed("pair", call.request)
+        raise
     return {"device": serialize.device_json(device), "token": token}
 
 

@@ -1,0 +1,236 @@
+// Small helpers shared by every screen: translated strings, money, DOM, toasts, dialogs.
+
+export const config = JSON.parse(document.getElementById("pos-config").textContent);
+const strings = JSON.parse(document.getElementById("pos-strings").textContent);
+
+/** A translated string (rendered by Django), with %(name)s placeholders filled in. */
+export function t(key, params = {}) {
+  let text = strings[key];
+  if (text === undefined) {
+    console.warn("missing string", key);
+    text = key;
+  }
+  return text.replace(/%\((\w+)\)[sd]/g, (_m, name) => (name in params ? String(params[name]) : ""))
+    .replace(/%%/g, "%");
+}
+
+const lang = document.documentElement.lang || "en";
+const moneyFormat = new Intl.NumberFormat(lang, { style: "currency", currency: config.currency || "EUR" });
+const fractionDigits = moneyFormat.resolvedOptions().maximumFractionDigits;
+
+/** Minor units (cents) to a display string: 3200 -> "€32.00". */
+export function money(minor) {
+  return moneyFormat.format((minor || 0) / 10 ** fractionDigits);
+}
+
+/** "+€3.50", "−€1.00" or "" for zero. */
+export function delta(minor) {
+  if (!minor) return "";
+  return (minor > 0 ? "+" : "−") + money(Math.abs(minor));
+}
+
+/** A decimal string typed by a person ("5", "5.5", "5,50") to minor units, or null. */
+export function parseMoney(text) {
+  const clean = String(text || "").trim().replace(",", ".");
+  if (!/^\d+(\.\d{0,2})?$/.test(clean)) return null;
+  return Math.round(parseFloat(clean) * 10 ** fractionDigits);
+}
+
+export function uuid() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  // Fallback for old WebViews on plain http (randomUUID needs a secure context).
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function initials(name) {
+  return String(name || "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((p) => p[0])
+    .join("")
+    .toUpperCase();
+}
+
+/**
+ * Build an element: h("button.btn.btn-primary", {type: "button", onclick}, "Send").
+ * Attributes starting with "on" are listeners; `dataset`, `style` objects are merged;
+ * `false`/`null` attributes are left out; children may be strings, nodes, arrays or null.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const el = document.createElement(name || "div");
+  if (classes.length) el.className = classes.join(" ");
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === "dataset") {
+      Object.assign(el.dataset, value);
+    } else if (key === "style" && typeof value === "object") {
+      for (const [prop, v] of Object.entries(value)) el.style.setProperty(prop, v);
+    } else if (key === "class") {
+      el.className += (el.className ? " " : "") + value;
+    } else if (value === true) {
+      el.setAttribute(key, "");
+    } else {
+      el.setAttribute(key, value);
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+// --- toasts ---------------------------------------------------------------------------------
+
+export function toast(message, kind = "info", ms = 3500) {
+  const el = h("div.toast", { class: kind, role: kind === "error" ? "alert" : "status" }, message);
+  const box = $("#toasts");
+  box.append(el);
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => el.remove(), ms);
+  return el;
+}
+
+// --- dialogs --------------------------------------------------------------------------------
+
+const openModals = [];
+
+/**
+ * Open a dialog. `build(close)` returns the dialog's element (a `.modal`); `close(value)`
+ * removes it and resolves the promise that `modal()` returns.
+ */
+export function modal(build, { dismissable = true } = {}) {
+  return new Promise((resolve) => {
+    let done = false;
+    const backdrop = h("div.modal-backdrop");
+    const close = (value) => {
+      if (done) return;
+      done = true;
+      backdrop.remove();
+      openModals.splice(openModals.indexOf(entry), 1);
+      resolve(value);
+    };
+    const entry = { close, backdrop };
+    const dialog = build(close);
+    dialog.setAttribute("role", "dialog");
+    dialog.setAttribute("aria-modal", "true");
+    backdrop.append(dialog);
+    if (dismissable) {
+      backdrop.addEventListener("pointerdown", (e) => {
+        if (e.target === backdrop) close(null);
+      });
+    }
+    openModals.push(entry);
+    $("#modal-root").append(backdrop);
+    const focus = dialog.querySelector("[data-autofocus]");
+    if (focus) setTimeout(() => focus.focus(), 30);
+  });
+}
+
+export function closeAllModals() {
+  for (const entry of [...openModals].reverse()) entry.close(null);
+}
+
+/** Escape on a keyboard: close the top dialog (as its Cancel would). */
+export function closeTopModal() {
+  const top = openModals[openModals.length - 1];
+  if (top) top.close(null);
+}
+
+export function hasOpenModal() {
+  return openModals.length > 0;
+}
+
+/** A standard dialog frame: title, optional subtitle, body nodes, footer nodes. */
+export function frame({ title, sub = null, body = [], foot = [], wide = false, cls = "" }) {
+  return h(
+    "div.modal",
+    { class: (wide ? "wide " : "") + cls },
+    h("div.modal-head", {}, h("h2", {}, title), sub ? h("span.sub", {}, sub) : null),
+    h("div.modal-body", {}, body),
+    foot.length ? h("div.modal-foot", {}, foot) : null,
+  );
+}
+
+/** Ask a yes/no question; resolves true or false. */
+export function confirmDialog(question, yesLabel, { danger = false } = {}) {
+  return modal((close) =>
+    frame({
+      title: question,
+      foot: [
+        h("button.btn", { type: "button", onclick: () => close(false) }, t("cancel")),
+        h(
+          "button.btn",
+          { type: "button", class: danger ? "btn-danger" : "btn-primary", onclick: () => close(true), "data-autofocus": true },
+          yesLabel,
+        ),
+      ],
+    }),
+  ).then(Boolean);
+}
+
+/** A numeric keypad for a PIN, used inline in approval dialogs. Returns {el, value(), clear()}. */
+export function pinPad({ onEnter = null, label = "" } = {}) {
+  let pin = "";
+  const dots = h("div.pin-dots", {}, [...Array(6)].map((_v, i) => h("span", { class: i >= 4 ? "extra" : "" })));
+  const render = () => {
+    $$("span", dots).forEach((dot, i) => {
+      dot.classList.toggle("on", i < pin.length);
+      if (i >= 4) dot.classList.toggle("show", pin.length >= i);
+    });
+  };
+  const press = (key) => {
+    if (key === "back") pin = pin.slice(0, -1);
+    else if (key === "ok") {
+      if (onEnter) onEnter(pin);
+      return;
+    } else if (pin.length < 6) pin += key;
+    render();
+  };
+  const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "back", "0", "ok"].map((k) =>
+    h(
+      "button.key",
+      {
+        type: "button",
+        class: k === "back" ? "key-fn" : k === "ok" ? "key-ok" : "",
+        dataset: { key: k },
+        "aria-label": k === "back" ? "⌫" : null,
+        onclick: () => press(k),
+      },
+      k === "back" ? "⌫" : k === "ok" ? t("ok") : k,
+    ),
+  );
+  const el = h(
+    "div.pin-inline",
+    {},
+    label ? h("div.field-label", {}, label) : null,
+    dots,
+    h("div.keypad.small", { role: "group" }, keys),
+  );
+  render();
+  return {
+    el,
+    value: () => pin,
+    clear: () => {
+      pin = "";
+      render();
+    },
+    press,
+  };
+}
