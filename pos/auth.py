@@ -21,9 +21,8 @@ from django.utils.translation import gettext as _
 
 from restaurant.errors import DomainError, PermissionDenied
 from restaurant.models import Device, StaffMember
-from restaurant.services import device_by_token
+from restaurant.services import DEVICE_COOKIE, device_by_token
 
-DEVICE_COOKIE = "brigade_device"
 SESSION_STAFF = "pos_staff_id"
 SESSION_DEVICE = "pos_device_id"
 SESSION_SEEN = "pos_last_seen"

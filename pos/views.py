@@ -24,9 +24,12 @@ from restaurant import permissions
 from restaurant.errors import DomainError
 from restaurant.models import Device
 from restaurant.selectors import staff_for_user, staff_for_venue
-from restaurant.services import device_by_token, device_create, device_pair
-
-DEVICE_COOKIE_MAX_AGE = 5 * 365 * 24 * 3600  # five years: a tablet stays paired until revoked
+from restaurant.services import (
+    DEVICE_COOKIE_MAX_AGE,
+    device_by_token,
+    device_create,
+    device_pair,
+)
 
 
 def _device(request: HttpRequest) -> Device | None:

@@ -2,10 +2,12 @@
 
 from django.urls import path
 
+from kitchen.consumers import KitchenConsumer
 from pos.consumers import TabletConsumer
 from restaurant.consumers import PingConsumer
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
     path("ws/pos/", TabletConsumer.as_asgi()),
+    path("ws/kds/<slug:station>/", KitchenConsumer.as_asgi()),
 ]

@@ -247,6 +247,10 @@ def menu_items_change_price(
 
 # --- devices and PIN sign-in -------------------------------------------------------------------
 
+# The cookie that holds a paired browser's device token (tablets and kitchen screens alike).
+DEVICE_COOKIE = "brigade_device"
+DEVICE_COOKIE_MAX_AGE = 5 * 365 * 24 * 3600  # five years: paired until revoked
+
 PAIRING_CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B
 PAIRING_CODE_LENGTH = 6
 PAIRING_CODE_MINUTES = 30

@@ -20,4 +20,5 @@ urlpatterns = [
     path("api/v1/", include("pos.api.urls")),
     path("pos/", include("pos.urls")),
     path("kitchen/", include("kitchen.urls")),
+    path("kds/", include("kitchen.kds_urls")),
 ]

@@ -1,0 +1,670 @@
+"""The kitchen display screens at /kds/: pairing, station and expo pages, and their JSON calls.
+
+A kitchen screen is a paired `Device` of kind "kds" with a station; it authenticates with the
+same HttpOnly device cookie as a tablet (no staff sign-in on screens). The pages are app
+shells; the screen loads its snapshot over HTTP (`GET /kds/<station>/snapshot`, carrying the
+venue's event `seq`), listens on `ws/kds/<station>/` (kitchen/consumers.py) and refetches the
+snapshot when something changed or it missed an event. Every action (bump, start, recall,
+item status, acknowledge a void, serve at expo) is a POST that calls one kitchen service and
+answers with the fresh snapshot. See docs/realtime.md.
+
+Access rules for a paired screen: its device kind is "kds" and not revoked; the station in the
+URL is of the device's venue; it is the device's own station, unless the device is the expo
+(the pass may open every station of its venue). `/kds/expo/` is the venue's expo station.
+
+This module is edge code: it parses requests, checks who is calling and calls services and
+selectors; the rules live in kitchen/services.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+
+from django import forms
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kitchen import services as kitchen_services
+from kitchen.models import Ticket, TicketItem
+from kitchen.selectors import all_day_counts, expo_snapshot, station_snapshot
+from orders.models import Check
+from restaurant import permissions
+from restaurant.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from restaurant.models import Device, StaffMember, Station
+from restaurant.selectors import staff_for_user
+from restaurant.services import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_MAX_AGE,
+    device_by_token,
+    device_create,
+    device_pair,
+)
+
+EXPO = "expo"  # /kds/expo/: the venue's expo station, whatever its slug
+
+#: The keyboard bump bar (docs/realtime.md, "Kitchen screens"). Each action lists the
+#: `KeyboardEvent.key` values that trigger it; `select` keys pick the nth visible ticket.
+#: Override per station slug with the optional setting KDS_KEYMAPS = {"bar": {"bump": ["0"]}}.
+DEFAULT_KEYMAP: dict[str, list[str]] = {
+    "select": ["1", "2", "3", "4", "5", "6", "7", "8", "9"],
+    "bump": ["Enter", "b", "B"],
+    "start": ["s", "S"],
+    "recall": ["r", "R"],
+    "next": ["ArrowRight", "ArrowDown", "PageDown"],
+    "prev": ["ArrowLeft", "ArrowUp", "PageUp"],
+    "allday": ["a", "A"],
+    "bumped": ["h", "H"],
+    "clear": ["Escape"],
+}
+
+
+KEY_NAMES = {
+    "ArrowRight": "→",
+    "ArrowLeft": "←",
+    "ArrowUp": "↑",
+    "ArrowDown": "↓",
+    "PageDown": "PgDn",
+    "PageUp": "PgUp",
+    "Escape": "Esc",
+    " ": "Space",
+}
+
+
+def _key_names(keys: list[str], limit: int = 2) -> list[str]:
+    names: list[str] = []
+    for key in keys:
+        name = KEY_NAMES.get(key, key.upper() if len(key) == 1 else key)
+        if name not in names:
+            names.append(name)
+    return names[:limit]
+
+
+def key_legend(keymap: dict[str, list[str]], *, expo: bool) -> list[tuple[list[str], str]]:
+    """The bump bar's keys as shown at the bottom of the screen: ([key names], what it does)."""
+    select = keymap.get("select") or []
+    rows: list[tuple[list[str], str]] = []
+    if select:
+        first, last = _key_names(select[:1])[0], _key_names(select[-1:])[0]
+        rows.append(([first if len(select) == 1 else f"{first}–{last}"], _("select")))
+    actions = [("bump", _("serve") if expo else _("bump"))]
+    if not expo:
+        actions += [
+            ("start", _("start")),
+            ("recall", _("recall")),
+            ("allday", _("all day")),
+            ("bumped", _("recently bumped")),
+        ]
+    actions += [("prev", _("previous page")), ("next", _("next page"))]
+    for action, label in actions:
+        names = _key_names(keymap.get(action) or [], limit=1 if action in ("prev", "next") else 2)
+        if names:
+            rows.append((names, label))
+    return rows
+
+
+def keymap_for(station: Station) -> dict[str, list[str]]:
+    overrides = getattr(settings, "KDS_KEYMAPS", {}) or {}
+    keymap = {action: list(keys) for action, keys in DEFAULT_KEYMAP.items()}
+    for action, keys in (overrides.get(station.slug) or overrides.get("*") or {}).items():
+        if action in keymap and isinstance(keys, list | tuple):
+            keymap[action] = [str(k) for k in keys]
+    return keymap
+
+
+# --- who is calling -----------------------------------------------------------------------------
+
+
+class NotPaired(DomainError):
+    code = "device_not_paired"
+    status = 401
+
+
+class MethodNotAllowed(DomainError):
+    code = "method_not_allowed"
+    status = 405
+
+
+def screen_device(request: HttpRequest) -> Device | None:
+    """The paired, not revoked kitchen screen this browser is, or None."""
+    device = device_by_token(request.COOKIES.get(DEVICE_COOKIE, ""))
+    if device is None or device.kind != Device.Kind.KITCHEN_SCREEN:
+        return None
+    return device
+
+
+def screen_station(device: Device, slug: str) -> Station:
+    """The station `slug` (or "expo") as this screen may see it; a DomainError otherwise."""
+    if device.station is None:
+        raise PermissionDenied(
+            _("This screen has no station yet; choose one for it in the back office."),
+            code="no_station",
+        )
+    if slug == EXPO:
+        if not device.station.is_expo:
+            raise PermissionDenied(
+                _("This screen shows %(station)s, not the expo.") % {"station": device.station},
+                code="wrong_station",
+            )
+        return device.station
+    station = Station.objects.filter(venue_id=device.venue_id, slug=slug).first()
+    if station is None:
+        raise NotFound(_("No such station here."), code="not_found", field="station")
+    if station.pk != device.station_id and not device.station.is_expo:
+        raise PermissionDenied(
+            _("This screen shows %(station)s.") % {"station": device.station},
+            code="wrong_station",
+        )
+    return station
+
+
+def screen_url(station: Station) -> str:
+    if station.is_expo:
+        return reverse("kds:expo")
+    return reverse("kds:station", kwargs={"station": station.slug})
+
+
+def _set_device_cookie(request: HttpRequest, response: HttpResponse, token: str) -> None:
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+
+
+def _manager_profiles(request: HttpRequest) -> list[StaffMember]:
+    """The signed-in back office user's owner/manager profiles (may pair screens)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    return [s for s in staff_for_user(user=user) if permissions.staff_can(s, "floor.edit")]
+
+
+# --- pairing ------------------------------------------------------------------------------------
+
+
+class PairingCodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Pairing code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "placeholder": "ABCDEF",
+                "autofocus": True,
+                "inputmode": "text",
+            }
+        ),
+    )
+
+
+def _normal_code(code: str) -> str:
+    return (code or "").strip().upper().replace("-", "").replace(" ", "")
+
+
+def _pairing_page(
+    request: HttpRequest,
+    form: PairingCodeForm | None = None,
+    *,
+    suggested: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    cookie = request.COOKIES.get(DEVICE_COOKIE, "")
+    device = device_by_token(cookie)
+    profiles = _manager_profiles(request)
+    stations = []
+    if profiles:
+        stations = list(
+            Station.objects.filter(venue__in=[p.venue_id for p in profiles])
+            .select_related("venue")
+            .order_by("venue__name", "-is_expo", "sort_order", "name")
+        )
+    context = {
+        "form": form or PairingCodeForm(),
+        # Paired as a tablet or phone: this browser is not a kitchen screen.
+        "wrong_kind": device is not None and device.kind != Device.Kind.KITCHEN_SCREEN,
+        # A cookie that no longer opens anything: the screen was revoked (or paired elsewhere).
+        "revoked": bool(cookie) and device is None,
+        "manager_stations": stations,
+        "many_venues": len({p.venue_id for p in profiles}) > 1,
+        "suggested": suggested,
+    }
+    return render(request, "kitchen/kds_pair.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    """/kds/: a paired screen goes to its station; otherwise "Pair this screen"."""
+    device = screen_device(request)
+    if request.method == "GET" and device is not None:
+        if device.station is None:
+            return _message(
+                request,
+                _("No station yet"),
+                _(
+                    "This screen is paired, but has no station. Choose its station in the back "
+                    "office (Devices), then reload."
+                ),
+                status=409,
+                reload=True,
+            )
+        return redirect(screen_url(device.station))
+    form = PairingCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        code = _normal_code(form.cleaned_data["code"])
+        kind = (
+            Device.objects.filter(pairing_code=code, revoked_at__isnull=True)
+            .values_list("kind", flat=True)
+            .first()
+        )
+        if kind is not None and kind != Device.Kind.KITCHEN_SCREEN:
+            # Refused before pairing, so the code still works on the device it was made for.
+            form.add_error(
+                "code",
+                _(
+                    "That code is for a %(kind)s. In the back office, add a device of kind "
+                    "'Kitchen screen' with its station, and type that code here."
+                )
+                % {"kind": Device.Kind(kind).label.lower()},
+            )
+        else:
+            try:
+                device, token = device_pair(code=code)
+            except DomainError as error:
+                form.add_error("code", error.message)
+            else:
+                target = screen_url(device.station) if device.station else reverse("kds:home")
+                response = redirect(target)
+                _set_device_cookie(request, response, token)
+                return response
+    status = 400 if request.method == "POST" else 200
+    return _pairing_page(request, form, status=status)
+
+
+@never_cache
+@require_POST
+def pair_station(request: HttpRequest) -> HttpResponse:
+    """A signed-in owner or manager pairs this browser as a station's screen in one tap."""
+    profiles = {p.venue_id: p for p in _manager_profiles(request)}
+    station_id = request.POST.get("station", "")
+    station = (
+        Station.objects.filter(pk=int(station_id), venue_id__in=list(profiles)).first()
+        if station_id.isdigit()
+        else None
+    )
+    if station is None:
+        return _message(
+            request,
+            _("Not allowed"),
+            _("Sign in to the back office as an owner or manager of this venue first."),
+            status=403,
+        )
+    try:
+        with transaction.atomic():
+            device = device_create(
+                venue=station.venue,
+                name=_("%(station)s screen") % {"station": station.name},
+                kind=Device.Kind.KITCHEN_SCREEN,
+                station=station,
+                actor=profiles[station.venue_id],
+            )
+            device, token = device_pair(code=device.pairing_code)
+    except DomainError as error:
+        return _message(request, _("Could not pair"), error.message, status=error.status)
+    response = redirect(screen_url(station))
+    _set_device_cookie(request, response, token)
+    return response
+
+
+def _message(
+    request: HttpRequest,
+    title: str,
+    message: str,
+    *,
+    status: int = 200,
+    link: tuple[str, str] | None = None,
+    reload: bool = False,
+) -> HttpResponse:
+    return render(
+        request,
+        "kitchen/kds_message.html",
+        {"title": title, "message": message, "link": link, "reload": reload},
+        status=status,
+    )
+
+
+# --- the screens --------------------------------------------------------------------------------
+
+
+def _js_strings() -> dict[str, str]:
+    """Every string the screens' JavaScript shows, translated for this request."""
+    return {
+        "reconnecting": _("Reconnecting…"),
+        "live": _("Live"),
+        "offline": _("Offline"),
+        "unpaired": _("This screen was unpaired. Reloading…"),
+        "network_error": _("No connection to the server."),
+        "no_tickets": _("No open tickets"),
+        "no_orders": _("Nothing at the pass"),
+        "all_caught_up": _("All caught up"),
+        "order": _("ORDER"),
+        "addition": _("ADDITION"),
+        "void": _("VOID"),
+        "rush": _("RUSH"),
+        "hold": _("HOLD"),
+        "held": _("held"),
+        "course_n": _("Course %(n)s"),
+        "seat_n": _("S%(n)s"),
+        "seat_shared": _("Shared"),
+        "guests_n": _("%(n)s guests"),
+        "guest_1": _("1 guest"),
+        "also_at": _("also at: %(stations)s"),
+        "tap_ack": _("Tap to acknowledge"),
+        "acknowledged": _("acknowledged"),
+        "bump": _("Bump"),
+        "bumped": _("Bumped %(label)s"),
+        "undo": _("Undo"),
+        "recall": _("Recall"),
+        "recalled": _("Recalled %(label)s"),
+        "nothing_to_recall": _("Nothing to recall."),
+        "start": _("Start"),
+        "state_new": _("NEW"),
+        "state_cooking": _("COOKING"),
+        "state_ready": _("READY"),
+        "state_held": _("HELD"),
+        "state_void": _("VOID"),
+        "all_day": _("All day"),
+        "with_modifiers": _("With modifiers"),
+        "recently_bumped": _("Recently bumped"),
+        "none_bumped": _("Nothing bumped yet."),
+        "page_n_of": _("Page %(n)s of %(total)s"),
+        "open_n": _("%(n)s open"),
+        "send_n": _("Send %(n)s"),
+        "serve": _("Serve"),
+        "served": _("Served %(label)s"),
+        "ready_to_serve": _("READY — SERVE"),
+        "waiting_for": _("waiting for %(stations)s"),
+        "sound_on": _("on"),
+        "sound_off": _("off"),
+        "check_n": _("#%(n)s"),
+        "error": _("Something went wrong."),
+    }
+
+
+def _render_screen(request: HttpRequest, device: Device, station: Station) -> HttpResponse:
+    expo = station.is_expo
+    keymap = keymap_for(station)
+    base = reverse("kds:expo") if expo else screen_url(station)
+    config = {
+        "mode": "expo" if expo else "station",
+        "station": station.slug,
+        "stationName": station.name,
+        "venue": device.venue.name,
+        "device": device.name,
+        "timezone": device.venue.timezone,
+        "locale": device.venue.language,
+        "snapshot": base + "snapshot",
+        "base": base,
+        "ws": f"/ws/kds/{EXPO if expo else station.slug}/",
+        "warnAfter": station.warn_after_seconds,
+        "lateAfter": station.late_after_seconds,
+    }
+    context = {
+        "device": device,
+        "station": station,
+        "config": config,
+        "strings": _js_strings(),
+        "keymap": json.dumps(keymap),
+        "legend": key_legend(keymap, expo=expo),
+    }
+    template = "kitchen/kds_expo.html" if expo else "kitchen/kds_station.html"
+    return render(request, template, context)
+
+
+@never_cache
+@ensure_csrf_cookie
+@require_http_methods(["GET"])
+def station_screen(request: HttpRequest, station: str) -> HttpResponse:
+    """/kds/<station>/: the station's screen for its paired device."""
+    device = screen_device(request)
+    if device is None:
+        return _pairing_page(request, suggested=station)
+    try:
+        target = screen_station(device, station)
+    except DomainError as error:
+        link = None
+        if device.station is not None:
+            link = (screen_url(device.station), _("Open %(s)s") % {"s": device.station.name})
+        return _message(
+            request, _("Not this screen"), error.message, status=error.status, link=link
+        )
+    if target.is_expo and station != EXPO:
+        return redirect(reverse("kds:expo"))
+    return _render_screen(request, device, target)
+
+
+@never_cache
+@ensure_csrf_cookie
+@require_http_methods(["GET"])
+def expo_screen(request: HttpRequest) -> HttpResponse:
+    return station_screen(request, EXPO)
+
+
+# --- the JSON calls -----------------------------------------------------------------------------
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    def _reject(self, request, reason):
+        return reason
+
+
+def _enforce_csrf(request: HttpRequest) -> None:
+    """The screens' calls are authenticated by a cookie: a POST must carry X-CSRFToken."""
+    check = _CsrfCheck(lambda req: None)
+    check.process_request(request)
+    reason = check.process_view(request, None, (), {})
+    if reason:
+        raise PermissionDenied(
+            _("CSRF check failed (%(reason)s); send the X-CSRFToken header.") % {"reason": reason},
+            code="csrf_failed",
+        )
+
+
+def _json_body(request: HttpRequest, allowed: frozenset[str]) -> dict:
+    raw = request.body
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            _("The request body is not valid JSON."), code="invalid_json"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed(_("The request body must be a JSON object."), code="invalid_json")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown field %(field)s.") % {"field": unknown[0]},
+            code="unknown_field",
+            field=unknown[0],
+        )
+    return data
+
+
+def screen_api(*, method: str, expo: bool = False, fields: tuple[str, ...] = ()) -> Callable:
+    """A JSON call of a paired screen: auth, CSRF on POST, JSON body, errors as JSON."""
+
+    def wrap(fn: Callable) -> Callable:
+        @csrf_exempt  # checked below, after the device, so the answer is JSON either way
+        @never_cache
+        @functools.wraps(fn)
+        def view(request: HttpRequest, station: str = EXPO, **kwargs) -> HttpResponse:
+            try:
+                if request.method != method:
+                    raise MethodNotAllowed(
+                        _("%(method)s is not allowed here; use %(allow)s.")
+                        % {"method": request.method, "allow": method}
+                    )
+                device = screen_device(request)
+                if device is None:
+                    raise NotPaired(_("This screen is not paired with Brigade."))
+                if method == "POST":
+                    _enforce_csrf(request)
+                data = _json_body(request, frozenset(fields)) if method == "POST" else {}
+                target = screen_station(device, station)
+                if expo != target.is_expo:
+                    raise NotFound(
+                        _("This call is for the expo screen.")
+                        if expo
+                        else _("The expo screen has its own calls."),
+                        code="not_found",
+                    )
+                body = fn(request, device=device, station=target, data=data, **kwargs)
+            except DomainError as error:
+                response = JsonResponse(error.as_dict(), status=error.status)
+                if isinstance(error, MethodNotAllowed):
+                    response["Allow"] = method
+                return response
+            return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
+
+        return view
+
+    return wrap
+
+
+def _station_body(station: Station) -> dict:
+    body = station_snapshot(station=station)
+    body["all_day_modifiers"] = all_day_counts(station=station, with_modifiers=True)
+    body["now"] = timezone.now().isoformat()
+    return body
+
+
+def _expo_body(station: Station) -> dict:
+    body = expo_snapshot(venue_id=station.venue_id)
+    body["station"] = {
+        "slug": station.slug,
+        "name": station.name,
+        "is_expo": True,
+        "warn_after": station.warn_after_seconds,
+        "late_after": station.late_after_seconds,
+    }
+    body["now"] = timezone.now().isoformat()
+    return body
+
+
+def _ticket(station: Station, ticket_id: int) -> Ticket:
+    ticket = Ticket.objects.filter(pk=ticket_id, venue_id=station.venue_id, station=station).first()
+    if ticket is None:
+        raise NotFound(_("No such ticket at this station."), field="ticket")
+    return ticket
+
+
+def _label(ticket: Ticket) -> str:
+    tab = Check.objects.select_related("table").get(pk=ticket.tab_id)
+    return tab.label
+
+
+@screen_api(method="GET")
+def snapshot(request, *, device, station, data):
+    return _station_body(station)
+
+
+@screen_api(method="POST")
+def ticket_bump(request, *, device, station, data, ticket_id: int):
+    ticket = kitchen_services.ticket_bump(ticket=_ticket(station, ticket_id), by=device.name)
+    return {
+        "ticket": ticket.pk,
+        "bumped": ticket.bumped_at is not None,
+        "label": _label(ticket),
+        "snapshot": _station_body(station),
+    }
+
+
+@screen_api(method="POST")
+def ticket_start(request, *, device, station, data, ticket_id: int):
+    ticket = kitchen_services.ticket_start(ticket=_ticket(station, ticket_id))
+    return {"ticket": ticket.pk, "snapshot": _station_body(station)}
+
+
+@screen_api(method="POST")
+def ticket_recall(request, *, device, station, data, ticket_id: int):
+    ticket = kitchen_services.ticket_recall(station=station, ticket=_ticket(station, ticket_id))
+    if ticket is None:
+        raise Conflict(_("This ticket is not bumped."), code="not_bumped", field="ticket")
+    return {"ticket": ticket.pk, "label": _label(ticket), "snapshot": _station_body(station)}
+
+
+@screen_api(method="POST")
+def recall_last(request, *, device, station, data):
+    ticket = kitchen_services.ticket_recall(station=station)
+    if ticket is None:
+        raise Conflict(_("Nothing to recall."), code="nothing_to_recall")
+    return {"ticket": ticket.pk, "label": _label(ticket), "snapshot": _station_body(station)}
+
+
+@screen_api(method="POST")
+def ticket_ack(request, *, device, station, data, ticket_id: int):
+    """Acknowledge a VOID ticket: the cook has seen it (it leaves the screen)."""
+    ticket = _ticket(station, ticket_id)
+    if ticket.kind != Ticket.Kind.VOID:
+        raise Conflict(_("Only a VOID ticket is acknowledged."), code="not_void", field="ticket")
+    ticket = kitchen_services.ticket_bump(ticket=ticket, by=device.name)
+    return {"ticket": ticket.pk, "snapshot": _station_body(station)}
+
+
+@screen_api(method="POST", fields=("status",))
+def item_status(request, *, device, station, data, item_id: int):
+    status = data.get("status")
+    if not isinstance(status, str):
+        raise ValidationFailed(_("status is required."), code="required", field="status")
+    item = TicketItem.objects.filter(
+        pk=item_id, ticket__station=station, ticket__venue_id=station.venue_id
+    ).first()
+    if item is None:
+        raise NotFound(_("No such item at this station."), field="item")
+    item = kitchen_services.ticket_item_set_status(item=item, status=status)
+    return {"item": item.pk, "status": item.status, "snapshot": _station_body(station)}
+
+
+@screen_api(method="GET", expo=True)
+def expo_snapshot_view(request, *, device, station, data):
+    return _expo_body(station)
+
+
+@screen_api(method="POST", expo=True, fields=("send",))
+def order_serve(request, *, device, station, data, check_id: int):
+    send = data.get("send")
+    if send is not None and (not isinstance(send, int) or isinstance(send, bool) or send < 0):
+        raise ValidationFailed(_("send must be a whole number."), code="invalid_type", field="send")
+    tab = (
+        Check.objects.filter(pk=check_id, venue_id=station.venue_id, status=Check.Status.OPEN)
+        .select_related("table")
+        .first()
+    )
+    if tab is None:
+        raise NotFound(_("No such open check here."), field="check")
+    lines = kitchen_services.order_serve(tab=tab, send_batch=send)
+    return {
+        "check": tab.pk,
+        "label": tab.label,
+        "served": [line.pk for line in lines],
+        "snapshot": _expo_body(station),
+    }

@@ -1,0 +1,544 @@
+// Kitchen display: what the station and expo screens share. Snapshot + websocket feed with
+// seq-gap recovery, heartbeats and reconnects; the keyboard bump bar; paging; timers; the beep.
+// Protocol: docs/realtime.md. No build step: plain ES modules.
+
+export const config = JSON.parse(document.getElementById("kds-config").textContent);
+const STRINGS = JSON.parse(document.getElementById("kds-strings").textContent);
+const CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
+export const root = document.getElementById("kds");
+
+export function t(key, params = {}) {
+  const text = STRINGS[key] ?? key;
+  return text.replace(/%\((\w+)\)s/g, (_m, name) => String(params[name] ?? ""));
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// --- server time, timers, clock -------------------------------------------------------------
+
+let clockSkewMs = 0; // server now - local now, from each snapshot
+
+export function syncClock(serverNowIso) {
+  const server = Date.parse(serverNowIso);
+  if (!Number.isNaN(server)) clockSkewMs = server - Date.now();
+}
+
+export function now() {
+  return Date.now() + clockSkewMs;
+}
+
+export function elapsedSeconds(iso) {
+  const start = Date.parse(iso);
+  return Number.isNaN(start) ? 0 : Math.max(0, Math.floor((now() - start) / 1000));
+}
+
+export function formatElapsed(seconds) {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const mm = String(m).padStart(h ? 2 : 1, "0");
+  return (h ? `${h}:` : "") + `${mm}:${String(s).padStart(2, "0")}`;
+}
+
+export function timerLevel(seconds, warnAfter, lateAfter) {
+  if (seconds >= lateAfter) return "late";
+  if (seconds >= warnAfter) return "warn";
+  return "ok";
+}
+
+// The venue's clock: its timezone, in its language's style (24 hours in Dutch).
+const clockFormat = new Intl.DateTimeFormat(config.locale || undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  timeZone: config.timezone || undefined,
+});
+
+/** Every second: the clock, and each `[data-since]` timer with its colour level. */
+export function startTicking(onTick) {
+  const clock = document.getElementById("clock");
+  const tick = () => {
+    if (clock) clock.textContent = clockFormat.format(new Date(now()));
+    onTick?.();
+  };
+  tick();
+  setInterval(tick, 1000);
+}
+
+// --- HTTP ------------------------------------------------------------------------------------
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error?.code || "http_error";
+  }
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") {
+    headers["Content-Type"] = "application/json";
+    headers["X-CSRFToken"] = CSRF;
+  }
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    cache: "no-store",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (_e) {
+    data = null;
+  }
+  if (response.status === 401) {
+    unpaired();
+    throw new ApiError(401, data);
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function unpaired() {
+  // The device was revoked (or the cookie is gone): the page itself shows "Pair this screen".
+  toast(t("unpaired"), { error: true });
+  setTimeout(() => location.reload(), 1500);
+}
+
+// --- the live feed: snapshot + websocket -----------------------------------------------------
+
+const PING_EVERY_MS = 10000;
+const PONG_TIMEOUT_MS = 5000;
+const BACKOFF_MS = [300, 1000, 2000, 4000, 8000];
+const BACKOFF_MAX_MS = 10000;
+const REFRESH_DEBOUNCE_MS = 80;
+const RETRY_SNAPSHOT_MS = 2000;
+
+/**
+ * Keeps the screen equal to the database. The snapshot (GET, carries `seq`) is the truth; the
+ * websocket only says "something changed":
+ *   - seq <= last: already in the snapshot, ignored;
+ *   - seq == last + 1: applied (a relevant type refetches the snapshot, debounced);
+ *   - seq > last + 1: a gap (a dropped message) -> refetch the snapshot;
+ *   - socket closed -> banner, reconnect with backoff, then refetch the snapshot;
+ *   - no pong within 5 s of a ping -> the connection is dead: reconnect.
+ *   - a pong carries the server's last seq: a dropped *last* message is noticed too.
+ */
+export class Feed {
+  constructor({ onSnapshot, relevant }) {
+    this.onSnapshot = onSnapshot;
+    this.relevant = relevant;
+    this.lastSeq = null;
+    this.helloSeq = null; // the seq the current socket's hello announced
+    this.ws = null;
+    this.attempt = 0;
+    this.connectedOnce = false;
+    this.inflight = false;
+    this.again = false;
+    this.timers = {};
+    this.pingId = 0;
+    // Counters for tests and for anyone looking at a screen's console.
+    this.stats = { snapshots: 0, events: 0, gaps: 0, reconnects: 0, ignored: 0 };
+    window.kdsFeed = this;
+  }
+
+  start() {
+    this.refresh();
+    this.connect();
+  }
+
+  setState(state) {
+    root.dataset.conn = state;
+    const conn = document.getElementById("conn");
+    if (conn) {
+      conn.dataset.state = state;
+      conn.textContent = t(state === "live" ? "live" : state === "offline" ? "offline" : "reconnecting");
+    }
+    document.getElementById("banner").hidden = state === "live" || state === "connecting";
+  }
+
+  // Snapshot ---------------------------------------------------------------------------------
+
+  scheduleRefresh(delay = REFRESH_DEBOUNCE_MS) {
+    clearTimeout(this.timers.refresh);
+    this.timers.refresh = setTimeout(() => this.refresh(), delay);
+  }
+
+  async refresh() {
+    clearTimeout(this.timers.refresh);
+    if (this.inflight) {
+      this.again = true; // one more fetch after this one: it may predate the change
+      return;
+    }
+    this.inflight = true;
+    try {
+      const snapshot = await api(config.snapshot);
+      this.applySnapshot(snapshot);
+    } catch (error) {
+      if (error.status !== 401) this.scheduleRefresh(RETRY_SNAPSHOT_MS);
+    } finally {
+      this.inflight = false;
+      if (this.again) {
+        this.again = false;
+        this.scheduleRefresh(0);
+      }
+    }
+  }
+
+  /** A snapshot from the feed or from an action's answer: newer than what we have wins. */
+  applySnapshot(snapshot) {
+    if (!snapshot || typeof snapshot.seq !== "number") return;
+    if (this.lastSeq !== null && snapshot.seq < this.lastSeq) {
+      this.scheduleRefresh(0); // older than an event already seen: fetch again
+      return;
+    }
+    this.lastSeq = snapshot.seq;
+    this.stats.snapshots += 1;
+    if (this.helloSeq !== null && this.helloSeq > snapshot.seq) {
+      // Read before events that happened before our socket joined: those never reach us.
+      this.scheduleRefresh(0);
+    }
+    if (snapshot.now) syncClock(snapshot.now);
+    this.onSnapshot(snapshot);
+  }
+
+  // Events -----------------------------------------------------------------------------------
+
+  onEvent(event) {
+    if (!event || typeof event.seq !== "number") return;
+    this.stats.events += 1;
+    if (this.lastSeq === null) {
+      this.scheduleRefresh(); // no snapshot yet: the one in flight (or this) covers it
+      return;
+    }
+    if (event.seq <= this.lastSeq) {
+      this.stats.ignored += 1;
+      return;
+    }
+    if (event.seq === this.lastSeq + 1) {
+      this.lastSeq = event.seq;
+      if (this.relevant(event)) this.scheduleRefresh();
+      return;
+    }
+    this.stats.gaps += 1; // missed at least one: the snapshot is the way back
+    this.scheduleRefresh(0);
+  }
+
+  // Websocket --------------------------------------------------------------------------------
+
+  connect() {
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.ws;
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (_e) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.timers.ping = setInterval(() => this.ping(), PING_EVERY_MS);
+    };
+    ws.onmessage = (message) => {
+      let data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (_e) {
+        return;
+      }
+      this.receive(data);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.dropSocket();
+      if (event.code === 4401 || event.code === 4403) {
+        this.setState("offline");
+        unpaired();
+        return;
+      }
+      this.scheduleReconnect();
+    };
+    ws.onerror = () => {
+      /* onclose follows */
+    };
+  }
+
+  dropSocket() {
+    const ws = this.ws;
+    this.ws = null;
+    clearInterval(this.timers.ping);
+    clearTimeout(this.timers.pong);
+    if (ws) {
+      ws.onclose = ws.onmessage = ws.onopen = ws.onerror = null;
+      try {
+        ws.close(4000);
+      } catch (_e) {
+        /* already closed */
+      }
+    }
+  }
+
+  scheduleReconnect() {
+    this.setState("reconnecting");
+    // Meanwhile the snapshot keeps the screen current over plain HTTP (and a 401 there means
+    // the screen was unpaired: back to the pairing page).
+    this.scheduleRefresh(0);
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)] ?? BACKOFF_MAX_MS;
+    const wait = Math.min(BACKOFF_MAX_MS, base) * (0.8 + Math.random() * 0.4);
+    this.attempt += 1;
+    clearTimeout(this.timers.reconnect);
+    this.timers.reconnect = setTimeout(() => {
+      if (!this.ws) this.connect();
+    }, wait);
+  }
+
+  receive(message) {
+    switch (message.type) {
+      case "hello":
+        this.helloSeq = message.seq;
+        this.attempt = 0;
+        this.setState("live");
+        if (this.connectedOnce) {
+          this.stats.reconnects += 1;
+          this.refresh(); // whatever happened while we were away is in the snapshot
+        } else if (this.lastSeq !== null && message.seq > this.lastSeq) {
+          this.scheduleRefresh(0); // changed between our snapshot and the socket opening
+        }
+        this.connectedOnce = true;
+        break;
+      case "pong":
+        clearTimeout(this.timers.pong);
+        if (typeof message.seq === "number" && this.lastSeq !== null && message.seq > this.lastSeq) {
+          this.stats.gaps += 1; // the last message(s) were lost: no later event would tell us
+          this.scheduleRefresh(0);
+        }
+        break;
+      case "event":
+        this.onEvent(message.event);
+        break;
+      default:
+        break;
+    }
+  }
+
+  ping() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    const id = ++this.pingId;
+    this.ws.send(JSON.stringify({ type: "ping", id }));
+    clearTimeout(this.timers.pong);
+    this.timers.pong = setTimeout(() => {
+      // No pong: dead even if the socket does not know it yet (wifi gone, proxy stuck).
+      this.dropSocket();
+      this.scheduleReconnect();
+    }, PONG_TIMEOUT_MS);
+  }
+}
+
+// --- paging and the keyboard bump bar --------------------------------------------------------
+
+/** Tickets flow top-to-bottom in CSS columns; a page is one screen width of columns. */
+export class Pager {
+  constructor(board, columns) {
+    this.board = board;
+    this.columns = columns;
+    this.page = 0;
+    this.pages = 1;
+    this.selected = null; // ticket key
+    window.addEventListener("resize", () => this.layout());
+  }
+
+  pageWidth() {
+    const gap = parseFloat(getComputedStyle(this.columns).columnGap) || 0;
+    return this.columns.clientWidth + gap;
+  }
+
+  cards() {
+    return [...this.columns.querySelectorAll(":scope > [data-key]")];
+  }
+
+  /** Recount pages after a render; keep the page; number the visible cards 1..9. */
+  layout() {
+    const width = this.pageWidth();
+    const cards = this.cards();
+    // Card and container move together (the page transform): their difference is the
+    // card's place in the untransformed flow of columns.
+    const left0 = this.columns.getBoundingClientRect().left;
+    let last = 0;
+    for (const card of cards) {
+      const x = card.getBoundingClientRect().left - left0;
+      card._page = Math.max(0, Math.floor((x + 2) / width));
+      last = Math.max(last, card._page);
+    }
+    this.pages = last + 1;
+    this.page = Math.min(this.page, this.pages - 1);
+    this.columns.style.transform = `translateX(${-this.page * width}px)`;
+    const visible = this.visible();
+    for (const card of cards) {
+      const n = visible.indexOf(card);
+      const pos = card.querySelector(".t-pos");
+      if (pos) pos.textContent = n >= 0 && n < 9 ? String(n + 1) : "";
+      card.classList.toggle("is-selected", card.dataset.key === this.selected);
+    }
+    if (this.selected && !cards.some((c) => c.dataset.key === this.selected)) this.selected = null;
+    const info = document.getElementById("page-info");
+    if (info) info.textContent = this.pages > 1 ? t("page_n_of", { n: this.page + 1, total: this.pages }) : "";
+  }
+
+  visible() {
+    return this.cards().filter((card) => card._page === this.page);
+  }
+
+  go(delta) {
+    this.page = Math.max(0, Math.min(this.pages - 1, this.page + delta));
+    this.layout();
+  }
+
+  select(n) {
+    const card = this.visible()[n - 1];
+    if (!card) return;
+    this.selected = this.selected === card.dataset.key ? null : card.dataset.key;
+    this.layout();
+  }
+
+  /** The selected card, or (for bump/start) the first visible one. */
+  target() {
+    const cards = this.cards();
+    return cards.find((c) => c.dataset.key === this.selected) || this.visible()[0] || null;
+  }
+}
+
+export function keymap() {
+  try {
+    return JSON.parse(root.dataset.keymap || "{}");
+  } catch (_e) {
+    return {};
+  }
+}
+
+/** Calls actions[name]() for a key of the bump bar (number keys: actions.select(n)). */
+export function bindKeys(actions) {
+  const map = keymap();
+  const byKey = new Map();
+  for (const [action, keys] of Object.entries(map)) {
+    (keys || []).forEach((key, index) => byKey.set(key, action === "select" ? ["select", index + 1] : [action]));
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target instanceof HTMLInputElement) return;
+    const hit = byKey.get(event.key);
+    if (!hit) return;
+    const [action, arg] = hit;
+    if (!actions[action]) return;
+    event.preventDefault();
+    actions[action](arg);
+  });
+}
+
+// --- sound and toasts ------------------------------------------------------------------------
+
+let audio = null;
+let soundOn = localStorage.getItem("kds-sound") !== "off";
+
+function ensureAudio() {
+  if (!audio) {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    audio = new Ctx();
+  }
+  if (audio.state === "suspended") audio.resume().catch(() => {});
+  return audio;
+}
+
+// Browsers only start audio after a user gesture: the first tap anywhere unlocks it.
+document.addEventListener("pointerdown", ensureAudio, { once: true });
+document.addEventListener("keydown", ensureAudio, { once: true });
+
+/** A short two-tone chime, generated (no audio files). */
+export function beep() {
+  if (!soundOn) return;
+  const ctx = ensureAudio();
+  if (!ctx || ctx.state !== "running") return;
+  const start = ctx.currentTime;
+  [880, 1320].forEach((freq, i) => {
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = "sine";
+    osc.frequency.value = freq;
+    const t0 = start + i * 0.16;
+    gain.gain.setValueAtTime(0.0001, t0);
+    gain.gain.exponentialRampToValueAtTime(0.4, t0 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.15);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t0);
+    osc.stop(t0 + 0.16);
+  });
+}
+
+export function bindSoundButton() {
+  const button = document.getElementById("btn-sound");
+  if (!button) return;
+  const show = () => {
+    button.setAttribute("aria-pressed", String(soundOn));
+    button.textContent = `♪ ${t(soundOn ? "sound_on" : "sound_off")}`;
+  };
+  show();
+  button.addEventListener("click", () => {
+    soundOn = !soundOn;
+    localStorage.setItem("kds-sound", soundOn ? "on" : "off");
+    show();
+    if (soundOn) beep();
+  });
+}
+
+let toastTimer = null;
+
+export function toast(message, { action = null, onAction = null, error = false, ms = 5000 } = {}) {
+  const box = document.getElementById("toast");
+  if (!box) return;
+  box.replaceChildren(el("span", {}, message));
+  if (action && onAction) {
+    box.append(
+      el("button", {
+        type: "button",
+        class: "btn",
+        onclick: () => {
+          box.hidden = true;
+          onAction();
+        },
+      }, action),
+    );
+  }
+  box.classList.toggle("is-error", error);
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    box.hidden = true;
+  }, ms);
+}
+
+export function showError(error) {
+  toast(error?.message || t("error"), { error: true });
+}
+
+/** A note that names an allergy or intolerance is shown red, any other note yellow. */
+const ALLERGY = /allerg|intoler|coeliac|celiac|gluten|lactose|nut|noten|pinda|peanut|shellfish|schaal|sesam|soy|soja|egg|ei\b|vegan|halal|kosher|epipen/i;
+
+export function isAllergy(note) {
+  return ALLERGY.test(note || "");
+}

@@ -1,0 +1,281 @@
+"""Kitchen screens across several server processes, through Redis (needs REDIS_URL).
+
+Two daphne processes share one database (a temporary SQLite file) and one Redis channel layer,
+as in production behind a load balancer. A screen's websocket is on process B; orders are
+sent through process A's JSON API, as a tablet would. The sockets are real: the test speaks
+RFC 6455 itself (tests/kitchen/ws_client.py).
+
+The second test shows why the database, not the channel layer, is the truth: channels_redis
+silently drops a group message for a channel that is over capacity. With a capacity of 1 and
+process B stalled (SIGSTOP, like a process busy or stuck for a moment), B misses events; the
+screen sees the gap in `seq` and recovers with a catch-up, ending with every ticket once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import REPO, free_port, http_get, manage, server_env
+from tests.kitchen.ws_client import ScreenModel, WebSocketClient
+
+pytestmark = pytest.mark.redis
+
+ORDERS_WHILE_STALLED = 6
+
+
+def setup_venue() -> None:
+    """Run in `manage.py shell`: a venue with a grill screen and a tablet; prints JSON."""
+    from restaurant.models import StaffMember
+    from restaurant.services import device_create, device_pair
+    from tests.factories import (
+        CategoryFactory,
+        MenuItemFactory,
+        StaffFactory,
+        StationFactory,
+        VenueFactory,
+    )
+
+    venue = VenueFactory(name="Redis brasserie")
+    grill = StationFactory(venue=venue, slug="grill", name="Grill")
+    StaffFactory(venue=venue, role=StaffMember.Role.SERVER, display_name="Daan", pin="1111")
+    steak = MenuItemFactory(
+        venue=venue, category=CategoryFactory(venue=venue, default_station=grill), name="Steak"
+    )
+    screen = device_create(venue=venue, name="Grill screen", kind="kds", station=grill)
+    tablet = device_create(venue=venue, name="Tablet", kind="tablet")
+    print(
+        json.dumps(
+            {
+                "screen_token": device_pair(code=screen.pairing_code)[1],
+                "tablet_code": tablet.pairing_code,
+                "steak": steak.pk,
+            }
+        )
+    )
+
+
+class Daphne:
+    """`python -m daphne restaurant.asgi:application` on a free port, with the given env."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"daphne-{name}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "restaurant.asgi:application",
+                ],
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"daphne {name} exited:\n{self.log()}")
+            try:
+                if http_get(self.url + "/healthz", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        pytest.fail(f"daphne {name} did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # in case a test left it stopped
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Api:
+    """A tablet on /api/v1/ (paired with a code, signed in with a PIN), without proxies."""
+
+    def __init__(self, base: str, pairing_code: str, pin: str):
+        self.base = base + "/api/v1/"
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self.auth = None
+        self.auth = "Device " + self.call("POST", "auth/pair", {"code": pairing_code})["token"]
+        self.auth = "Bearer " + self.call("POST", "auth/pin", {"pin": pin})["token"]
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+        if self.auth:
+            headers["Authorization"] = self.auth
+        request = urllib.request.Request(
+            self.base + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers=headers,
+            method=method,
+        )
+        try:
+            with self.opener.open(request, timeout=20) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"{method} {path}: {error.code} {error.read()!r}")
+
+    def send_steak(self, item: int) -> int:
+        check = self.call("POST", "checks", {"kind": "takeaway"})["check"]
+        self.call("POST", f"checks/{check['id']}/lines", {"item": item})
+        return self.call("POST", f"checks/{check['id']}/send", {})["tickets"][0]["id"]
+
+
+def snapshot(server: Daphne, token: str) -> dict:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(
+        server.url + "/kds/grill/snapshot", headers={"Cookie": f"brigade_device={token}"}
+    )
+    with opener.open(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def screen_socket(server: Daphne, token: str) -> WebSocketClient:
+    return WebSocketClient(
+        server.url.replace("http", "ws", 1) + "/ws/kds/grill/",
+        headers={"Origin": server.url, "Cookie": f"brigade_device={token}"},
+    )
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> Path:
+    """A data directory with a migrated SQLite database, copied by each test."""
+    data_dir = tmp_path_factory.mktemp("redis-template")
+    manage(data_dir, "migrate", "--noinput", "-v", "0")
+    return data_dir
+
+
+@pytest.fixture
+def cluster(tmp_path, migrated):
+    """Two daphne processes over one SQLite file and one Redis; yields a factory."""
+    started: list[Daphne] = []
+    for path in migrated.iterdir():
+        if path.is_file():
+            shutil.copy2(path, tmp_path / path.name)
+
+    def start(capacity: int = 100):
+        env = {
+            **server_env(tmp_path),
+            "REDIS_URL": os.environ["REDIS_URL"],
+            "CHANNELS_PREFIX": f"brigade-test-{uuid.uuid4().hex[:12]}",
+            "CHANNELS_CAPACITY": str(capacity),
+            "LOG_LEVEL": "WARNING",
+        }
+        result = manage(
+            tmp_path,
+            "shell",
+            "-c",
+            "from tests.kitchen.test_realtime_redis import setup_venue; setup_venue()",
+            **{k: v for k, v in env.items() if k.startswith(("REDIS", "CHANNELS"))},
+        )
+        venue = json.loads(result.stdout.strip().splitlines()[-1])
+        a = Daphne("a", env, tmp_path)
+        started.append(a)
+        b = Daphne("b", env, tmp_path)
+        started.append(b)
+        return a, b, venue
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+def test_an_order_sent_through_one_process_reaches_a_screen_on_another(cluster):
+    a, b, venue = cluster()
+    ws = screen_socket(b, venue["screen_token"])
+    try:
+        hello = ws.recv_json()
+        assert hello["type"] == "hello"
+        tablet = Api(a.url, venue["tablet_code"], "1111")
+        ticket = tablet.send_steak(venue["steak"])
+        messages = ws.recv_until(
+            lambda m: m["type"] == "event" and m["event"]["type"] == "ticket.created",
+            timeout=10,
+        )
+        created = messages[-1]["event"]
+        assert created["data"]["ticket"] == ticket and created["data"]["station"] == "grill"
+        seqs = [m["event"]["seq"] for m in messages if m["type"] == "event"]
+        assert seqs == list(range(hello["seq"] + 1, hello["seq"] + 1 + len(seqs)))
+        ws.send_json({"type": "ping", "id": 1})
+        pong = ws.recv_until(lambda m: m["type"] == "pong")[-1]
+        assert pong["seq"] == created["seq"]
+    finally:
+        ws.close()
+
+
+def test_a_screen_that_misses_messages_over_capacity_recovers_every_ticket_once(cluster):
+    a, b, venue = cluster(capacity=1)
+    token = venue["screen_token"]
+    screen = ScreenModel("grill")
+    ws = screen_socket(b, token)
+    try:
+        hello = ws.recv_json()
+        screen.load(snapshot(b, token))
+        assert screen.last == hello["seq"] and screen.tickets == []
+        tablet = Api(a.url, venue["tablet_code"], "1111")
+
+        # Process B stalls; orders keep coming through A. Redis keeps at most `capacity`
+        # messages for B's process and drops the rest, silently.
+        os.kill(b.process.pid, signal.SIGSTOP)
+        try:
+            sent = [tablet.send_steak(venue["steak"]) for _ in range(ORDERS_WHILE_STALLED)]
+        finally:
+            os.kill(b.process.pid, signal.SIGCONT)
+        emitted = snapshot(a, token)["seq"]
+
+        received = [m for m in ws.drain(quiet=1.0) if m["type"] == "event"]
+        screen.apply_messages(received)
+        assert len(received) < emitted - hello["seq"], "nothing was dropped: capacity not hit"
+        # The last messages are gone, so no later event shows the gap: the heartbeat does.
+        ws.send_json({"type": "ping", "id": 1})
+        pong = ws.recv_until(lambda m: m["type"] == "pong")[-1]
+        assert pong["seq"] == emitted > screen.last
+
+        # Recovery: the events after the last applied seq, from the database.
+        ws.send_json({"type": "catchup", "after": screen.last})
+        reply = ws.recv_until(lambda m: m["type"] == "catchup")
+        screen.apply_messages(reply[:-1])
+        assert reply[-1]["complete"]
+        for event in reply[-1]["events"]:
+            assert screen.apply(event)
+        assert screen.last == emitted
+
+        assert len(screen.tickets) == len(set(screen.tickets)) == ORDERS_WHILE_STALLED
+        assert sorted(screen.tickets) == sorted(sent)
+        assert screen.applied == list(range(hello["seq"] + 1, emitted + 1))  # each once
+        # The other way back, a snapshot from either process, agrees.
+        for server in (a, b):
+            assert sorted(t["id"] for t in snapshot(server, token)["tickets"]) == sorted(sent)
+    finally:
+        ws.close()
