@@ -99,6 +99,8 @@ class PrintJob(models.Model):
         ADDITION = "addition", _("Addition")
         VOID = "void", _("Void")
         FIRE = "fire", _("Fire")
+        CHIT = "chit", _("Chit on bump")
+        PREBILL = "prebill", _("Check (pre-bill)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting to print")

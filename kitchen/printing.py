@@ -35,9 +35,11 @@ from escpos.printer import Dummy
 
 from kitchen.models import PrintJob, Ticket, TicketItem
 from orders.models import LineModifier
+from orders.selectors import check_with_lines, totals_for
 from restaurant import permissions
 from restaurant.errors import NotFound, PermissionDenied, ValidationFailed
 from restaurant.models import Printer, StaffMember
+from restaurant.money import format_money
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +283,7 @@ def _kind_title(kind: str) -> str:
         PrintJob.Kind.ADDITION: _("ADDITION"),
         PrintJob.Kind.VOID: _("VOID"),
         PrintJob.Kind.FIRE: _("FIRE"),
+        PrintJob.Kind.CHIT: _("READY"),
     }[kind]
 
 
@@ -444,7 +447,8 @@ def ticket_print(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ticket_print must run inside the transaction of the ticket")
     station = ticket.station
-    if not station.print_tickets or station.printer_id is None:
+    prints = station.print_on_bump if kind == PrintJob.Kind.CHIT else station.print_tickets
+    if not prints or station.printer_id is None:
         return None
     printer = station.printer
     kind = kind or KIND_OF_TICKET[ticket.kind]
@@ -559,4 +563,97 @@ def print_job_retry(*, job: PrintJob, actor: StaffMember | None = None) -> Print
     job.next_attempt_at = timezone.now()
     job.claimed_at = None
     job.save(update_fields=["target", "status", "attempts", "next_attempt_at", "claimed_at"])
+    return job
+
+
+# --- The check (pre-bill) for the table -------------------------------------------------------
+
+
+def receipt_printer(venue_id: int) -> Printer | None:
+    return (
+        Printer.objects.filter(venue_id=venue_id, role=Printer.Role.RECEIPT, is_active=True)
+        .order_by("name")
+        .first()
+    )
+
+
+def prebill_render(*, tab, page: CodePage, width: int) -> bytes:
+    """The check a server brings to the table before paying: lines, discounts, VAT per rate."""
+    tab = check_with_lines(check_id=tab.pk, venue=tab.venue)
+    venue = tab.venue
+
+    def money(amount: int) -> str:
+        return format_money(amount, venue.currency)
+
+    totals = totals_for(tab)
+    with translation.override(venue.language):
+        out = TicketWriter(page=page, width=width)
+        for header in (venue.receipt_header or venue.name).splitlines():
+            out.line(header, bold=True, align="center")
+        out.feed()
+        out.line(" " + _("CHECK") + " ", big=True, bold=True, invert=True, align="center")
+        out.columns(str(tab.label), f"#{tab.number}", bold=True)
+        out.columns(
+            _("Server: %(name)s") % {"name": tab.server.display_name},
+            _("Guests: %(n)d") % {"n": tab.guest_count} if tab.guest_count else "",
+        )
+        out.line(_local(timezone.now(), venue))
+        out.rule()
+        amounts = {a.key: a for a in totals.amounts}
+        for line in tab.lines.all():
+            if line.status == "voided":
+                continue
+            amount = amounts.get(line.pk)
+            out.columns(
+                f"{line.quantity} x {line.name}",
+                money(amount.gross if amount else 0),
+            )
+            for mod in line.modifiers.all():
+                charged = mod.price_delta * (mod.quantity - mod.free_quantity)
+                out.columns("  " + mod.name, money(charged) if charged else "")
+            if amount and amount.line_discount:
+                out.columns("  " + _("Discount"), money(-amount.line_discount))
+        if totals.discount - sum(a.line_discount for a in totals.amounts):
+            out.columns(
+                _("Check discount"),
+                money(-(totals.discount - sum(a.line_discount for a in totals.amounts))),
+            )
+        out.rule()
+        out.columns(_("TOTAL"), money(totals.total), bold=True, tall=True)
+        out.feed()
+        for tax in totals.taxes:
+            out.columns(
+                _("VAT %(rate)s%% over %(net)s")
+                % {"rate": f"{tax.rate.normalize():f}", "net": money(tax.net)},
+                money(tax.tax),
+            )
+        if venue.vat_number:
+            out.line(_("VAT number %(n)s") % {"n": venue.vat_number})
+        out.feed()
+        out.line(_("This is not a receipt."), align="center")
+        return out.cut()
+
+
+def prebill_print(*, tab) -> PrintJob | None:
+    """Queue the check for the venue's receipt printer (in the caller's transaction)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("prebill_print must run inside the transaction of the change")
+    printer = receipt_printer(tab.venue_id)
+    if printer is None:
+        return None
+    target = printer_route(printer)
+    shape = target or printer
+    page = code_page(shape.code_page)
+    job = PrintJob(
+        venue_id=tab.venue_id,
+        printer=printer,
+        target=target,
+        kind=PrintJob.Kind.PREBILL,
+        code_page=page.name,
+        payload=prebill_render(tab=tab, page=page, width=shape.paper_width),
+    )
+    if target is None:
+        job.status = PrintJob.Status.FAILED
+        job.last_error = _("%(printer)s and its backups are switched off.") % {"printer": printer}
+    job.save()
     return job

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kitchen.models import PrintJob, Ticket, TicketItem
-from kitchen.printing import ticket_print
+from kitchen.printing import prebill_print, ticket_print
 from orders import services as order_services
 from orders.models import Check, OrderLine
 from restaurant.errors import Conflict, ValidationFailed
@@ -252,6 +252,8 @@ def ticket_bump(*, ticket: Ticket, by: str = "") -> Ticket:
         fields += ["bumped_at", "bumped_by"]
     if fields:
         ticket.save(update_fields=fields)
+    if ticket.bumped_at is not None and ticket.kind != Ticket.Kind.VOID:
+        ticket_print(ticket=ticket, kind=PrintJob.Kind.CHIT)  # when the station asks for chits
     _ticket_changed(ticket, "ticket.bumped")
     if ticket.kind != Ticket.Kind.VOID:
         _food_ready_check(ticket.tab_id)
@@ -304,3 +306,12 @@ def order_serve(*, tab: Check, send_batch: int | None = None) -> list[OrderLine]
             ticket.save(update_fields=["bumped_at", "bumped_by"])
             _ticket_changed(ticket, "ticket.bumped")
     return order_services.lines_mark_served(line_ids=line_ids)
+
+
+@transaction.atomic
+def check_prebill_print(*, tab: Check, actor: StaffMember) -> Check:
+    """Print the check for the table: the floor shows "check printed", the receipt printer
+    gets the pre-bill, both in one transaction."""
+    tab = order_services.prebill_print(tab=tab, actor=actor)
+    prebill_print(tab=tab)
+    return tab

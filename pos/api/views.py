@@ -553,7 +553,7 @@ def guests(call: Call, check_id: int):
 def prebill(call: Call, check_id: int):
     tab = _check(call, check_id)
     call.version()
-    result = order_services.prebill_print(tab=tab, actor=call.staff)
+    result = kitchen_services.check_prebill_print(tab=tab, actor=call.staff)
     return {"check": _check_body(call, result.pk)}
 
 
