@@ -166,6 +166,9 @@ def _js_strings() -> dict[str, str]:
         "status_served": _("served"),
         "status_voided": _("voided"),
         "rush": _("rush"),
+        # TRANSLATORS: button marking the selected unsent line to be cooked at once on Send
+        "mark_rush": _("Rush"),
+        "sent_n_rush": _("Sent %(n)s lines to the kitchen, %(r)s as rush."),
         "check_closed": _("Check #%(n)s (%(label)s) is no longer open."),
         "held": _("held"),
         "fired": _("fired"),

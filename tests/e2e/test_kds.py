@@ -3,14 +3,17 @@
 A busy service is set up in the server's database by `scene()` below, run in a
 `manage.py shell` with the server's environment: one paired screen per station (grill, cold,
 expo), a tablet pairing code, and the orders of SCENARIOS.md's 18:30 rush. The tablet side
-speaks the JSON API (/api/v1/) exactly as the tablet app does. Screenshots (1920x1080) go to
-SCREENSHOT_DIR; `SCREENSHOT_DIR=docs/screenshots` refreshes docs/screenshots/kds-*.png.
+mostly speaks the JSON API (/api/v1/) exactly as the tablet app does; one test drives the real
+tablet UI (the helpers of test_pos_tablet.py) next to a kitchen screen. Screenshots
+(1920x1080) go to SCREENSHOT_DIR; `SCREENSHOT_DIR=docs/screenshots` refreshes
+docs/screenshots/kds-*.png.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import re
 import time
 import urllib.request
 import uuid
@@ -18,6 +21,15 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import SCREENSHOT_DIR, manage
+from tests.e2e.test_pos_tablet import (
+    DAAN,
+    expect,
+    new_tablet,
+    open_table,
+    search_and_tap,
+    sign_in,
+    table,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -334,6 +346,48 @@ def test_the_expo_serves_a_ready_order(brigade_server, service, tablet, chromium
         assert errors == []
     finally:
         context.close()
+
+
+def test_an_order_taken_on_the_tablet_is_bumped_at_the_grill_and_the_floor_shows_it_ready(
+    brigade_server, service, chromium_browser
+):
+    """Daan sends from the tablet UI; the grill has it within a second; its bump reaches his
+    floor plan without a reload."""
+    daan = new_tablet(chromium_browser, brigade_server)  # 1024x768, paired by the manager
+    context, grill, errors = screen_page(
+        chromium_browser, brigade_server, service["tokens"]["grill"], "/kds/grill/"
+    )
+    try:
+        sign_in(daan, DAAN)
+        daan.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
+        open_table(daan, "8", guests=2)
+        search_and_tap(daan, "garnalen", "D103")  # course 1, cooked at the grill
+        expect(daan.locator("#lines .line", has_text="Garnalenkroketten")).to_have_count(1)
+
+        ticket = grill.locator(".ticket", has_text="Table 8")
+        assert ticket.count() == 0
+        events_before = grill.evaluate("window.kdsFeed.stats.events")
+        daan.locator('#check-actions [data-action="send"]').tap()
+        started = time.monotonic()
+        ticket.wait_for(state="visible", timeout=3000)
+        elapsed = time.monotonic() - started
+        assert elapsed < 1.0, f"the ticket took {elapsed:.2f}s to appear"
+        assert grill.evaluate("window.kdsFeed.stats.events") > events_before  # via the socket
+        assert "Garnalenkroketten" in ticket.inner_text()
+
+        daan.locator("#back-to-floor").tap()
+        expect(table(daan, "8")).to_have_attribute("data-status", "food_fired")
+
+        ticket.locator(".t-head").tap()
+        ticket.wait_for(state="detached", timeout=3000)
+        expect(daan.locator(".toast", has_text="Food ready — table 8")).to_be_visible()
+        expect(table(daan, "8")).to_have_attribute("data-status", "food_ready")
+        expect(table(daan, "8")).to_have_class(re.compile(r"\bst-food_ready\b"))
+        assert daan.evaluate("window.__sameDocument") is True
+        assert errors == [] and not daan.js_errors
+    finally:
+        context.close()
+        daan.context.close()
 
 
 def test_a_screen_that_lost_its_connection_catches_up_once(

@@ -387,6 +387,52 @@ def test_two_tablets_on_one_check_never_lose_or_double_a_change(brigade_server, 
     assert not a.js_errors and not b.js_errors
 
 
+def test_a_later_course_line_marked_rush_is_fired_on_send(brigade_server, chromium_browser):
+    """Course 2 waits for "Fire course 2"; a line marked rush goes to the pass at once."""
+    daan = new_tablet(chromium_browser, brigade_server)
+    sign_in(daan, DAAN)
+    open_table(daan, "9", guests=2)
+    daan.locator('#course-select [data-course="2"]').tap()
+    search_and_tap(daan, "carpaccio", "D101")
+    search_and_tap(daan, "bitter", "B601")
+    carpaccio, bitterballen = line(daan, "Carpaccio"), line(daan, "Bitterballen")
+    expect(carpaccio).to_have_attribute("data-state", "new")
+    expect(bitterballen).to_have_attribute("data-state", "new")
+
+    rush = daan.locator('#check-actions [data-action="rush"]')
+    expect(rush).to_be_disabled()  # no line selected
+    carpaccio.tap()
+    expect(rush).to_be_enabled()
+    rush.tap()
+    expect(rush).to_have_attribute("aria-pressed", "true")
+    expect(carpaccio.locator(".chip-rush")).to_have_text(re.compile("rush", re.I))
+    expect(bitterballen.locator(".chip-rush")).to_have_count(0)
+    # Tapped twice it is off again, a third time on.
+    rush.tap()
+    expect(carpaccio.locator(".chip-rush")).to_have_count(0)
+    rush.tap()
+    expect(carpaccio.locator(".chip-rush")).to_have_count(1)
+
+    with daan.expect_request(lambda r: r.method == "POST" and r.url.endswith("/send")) as sent:
+        daan.locator('#check-actions [data-action="send"]').tap()
+    expect(daan.locator(".toast", has_text="1 as rush")).to_be_visible()
+    expect(carpaccio).to_have_attribute("data-state", "sent")  # fired with the send
+    expect(bitterballen).to_have_attribute("data-state", "held")
+    expect(carpaccio.locator(".chip-fired")).to_have_text(re.compile("rush", re.I))
+    expect(daan.locator(".chip-rush")).to_have_count(0)  # the marks were cleared
+    expect(rush).to_be_disabled()  # the selected line is no longer new
+
+    server_check = check_via_api(daan)
+    by_name = {x["name"].split(" (")[0]: x for x in server_check["lines"]}
+    assert sent.value.post_data_json["rush_ids"] == [by_name["Carpaccio"]["id"]]
+    assert by_name["Carpaccio"]["course"] == 2
+    assert by_name["Carpaccio"]["rush"] is True
+    assert by_name["Carpaccio"]["fired_at"]
+    assert by_name["Bitterballen"]["course"] == 2
+    assert by_name["Bitterballen"]["fired_at"] is None
+    assert not daan.js_errors
+
+
 def test_scanner_adds_by_plu_and_a_manager_86es_an_item_everywhere(
     brigade_server, chromium_browser
 ):

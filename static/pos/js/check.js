@@ -15,6 +15,7 @@ export const ui = {
   course: null, // null: each item's own default course
   extraSeats: 0,
   selected: null, // line id
+  rush: new Set(), // ids of new lines to send as rush (fired at once whatever their course)
   mode86: false,
   inflight: 0, // writes on their way
   seenVersion: 0, // the newest version an event announced while a write was in flight
@@ -124,6 +125,7 @@ let longPressed = false;
 export async function openCheck(id, body = null) {
   if (ui.checkId !== id) {
     Object.assign(ui, { checkId: id, seat: 0, course: null, extraSeats: 0, selected: null, search: "", seenVersion: 0 });
+    ui.rush.clear();
     $("#item-search").value = "";
   }
   if (body) setCheck(body);
@@ -516,7 +518,12 @@ function lineElement(line, changedSince) {
     (line.adjustments || []).map((a) => h("div.l-adj", {}, adjustmentText(a))),
     line.discount && st !== "voided" && (line.adjustments || []).length ? h("div.l-adj", {}, `−${money(line.discount)} → ${money(line.total_after_discounts)}`) : null,
     st === "voided" && line.void_reason ? h("div.l-void-reason", {}, line.void_reason) : null,
-    h("div.l-status", {}, h("span.chip", { class: `chip-${st}` }, t(`status_${st}`)), line.rush ? h("span.chip.chip-fired", {}, t("rush")) : null),
+    h(
+      "div.l-status",
+      {},
+      h("span.chip", { class: `chip-${st}` }, t(`status_${st}`)),
+      line.rush ? h("span.chip.chip-fired", {}, t("rush")) : st === "new" && ui.rush.has(line.id) ? h("span.chip.chip-rush", {}, t("rush")) : null,
+    ),
   );
 }
 
@@ -525,6 +532,7 @@ function renderLines(changedSince) {
   const box = $("#lines");
   const scroll = box.scrollTop;
   if (ui.selected && !tab.lines.some((l) => l.id === ui.selected)) ui.selected = null;
+  for (const id of ui.rush) if (!tab.lines.some((l) => l.id === id && l.status === "new")) ui.rush.delete(id);
   if (!tab.lines.length) {
     box.replaceChildren(h("p.lines-empty", {}, t("empty_check")));
     return;
@@ -598,7 +606,10 @@ function renderActions() {
   );
   $$("#check-actions [data-action]").forEach((button) => {
     if (button.hasAttribute("data-needs-line")) button.disabled = !selected || selected.status === "voided";
+    if (button.hasAttribute("data-needs-new-line")) button.disabled = !selected || selected.status !== "new";
   });
+  const rush = $('#check-actions [data-action="rush"]');
+  if (rush) rush.setAttribute("aria-pressed", String(Boolean(selected && selected.status === "new" && ui.rush.has(selected.id))));
   const send = $('#check-actions [data-action="send"]');
   send.classList.toggle("btn-primary", hasNew);
 }
@@ -612,11 +623,24 @@ async function runAction(action, button) {
   if (!tab) return;
   switch (action) {
     case "send": {
-      const result = await write("POST", "send", {});
+      const rushIds = tab.lines.filter((l) => l.status === "new" && ui.rush.has(l.id)).map((l) => l.id);
+      const result = await write("POST", "send", rushIds.length ? { rush_ids: rushIds } : {});
       if (result) {
+        ui.rush.clear();
+        if (state.screen === "check") renderCheck({ menu: false });
         const n = (result.sent || []).length;
-        toast(n ? t("sent_n", { n }) : t("nothing_to_send"), n ? "ok" : "info");
+        const r = rushIds.filter((id) => (result.sent || []).includes(id)).length;
+        toast(n ? (r ? t("sent_n_rush", { n, r }) : t("sent_n", { n })) : t("nothing_to_send"), n ? "ok" : "info");
       }
+      break;
+    }
+    case "rush": {
+      const line = selectedLine();
+      if (!line || line.status !== "new") break;
+      if (ui.rush.has(line.id)) ui.rush.delete(line.id);
+      else ui.rush.add(line.id);
+      renderLines(null);
+      renderActions();
       break;
     }
     case "fire": {
