@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PosConfig(AppConfig):
@@ -9,5 +10,5 @@ class PosConfig(AppConfig):
     """
 
     name = "pos"
-    verbose_name = "Front of house"
+    verbose_name = _("Front of house")
     default_auto_field = "django.db.models.BigAutoField"
