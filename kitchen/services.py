@@ -12,31 +12,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kitchen import realtime
 from kitchen.models import PrintJob, Ticket, TicketItem
 from kitchen.printing import prebill_print, ticket_print
 from orders import services as order_services
 from orders.models import Check, OrderLine
 from restaurant.errors import Conflict, ValidationFailed
 from restaurant.models import StaffMember, Station
-from restaurant.realtime import event_emit
 
 
 def _stations(venue_id: int) -> dict[str, Station]:
     return {s.slug: s for s in Station.objects.filter(venue_id=venue_id)}
-
-
-def _ticket_event(ticket: Ticket, type_: str) -> None:
-    event_emit(
-        venue_id=ticket.venue_id,
-        type=type_,
-        data={
-            "ticket": ticket.pk,
-            "check": ticket.tab_id,
-            "station": ticket.station.slug,
-            "kind": ticket.kind,
-            "lines": [item.line_id for item in ticket.items.all()],
-        },
-    )
 
 
 def _make_tickets(
@@ -74,7 +60,7 @@ def _make_tickets(
             )
             for line in station_lines
         )
-        _ticket_event(ticket, "ticket.created")
+        realtime.ticket_sent(ticket, realtime.TICKET_CREATED)
         ticket_print(ticket=ticket)
         tickets.append(ticket)
     return tickets
@@ -110,7 +96,7 @@ def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[Ticket]:
         touched[item.ticket_id] = item.ticket
     TicketItem.objects.bulk_update(held_items, ["held", "fired_at"])
     for ticket in touched.values():
-        _ticket_event(ticket, "ticket.fired")
+        realtime.ticket_sent(ticket, realtime.TICKET_FIRED)
         fired = [item for item in held_items if item.ticket_id == ticket.pk]
         ticket_print(ticket=ticket, kind=PrintJob.Kind.FIRE, items=fired)
     on_tickets = {item.line_id for item in held_items}
@@ -157,25 +143,12 @@ def line_void(
                 fired_at=timezone.now(),
                 voided=True,
             )
-            _ticket_event(ticket, "ticket.void")
+            realtime.ticket_sent(ticket, realtime.TICKET_VOID)
             ticket_print(ticket=ticket)
     return line
 
 
 # --- Kitchen screens: item status, bump, recall, expo ------------------------------------------
-
-
-def _ticket_changed(ticket: Ticket, type_: str) -> None:
-    event_emit(
-        venue_id=ticket.venue_id,
-        type=type_,
-        data={
-            "ticket": ticket.pk,
-            "check": ticket.tab_id,
-            "station": ticket.station.slug,
-            "bumped": ticket.bumped_at is not None,
-        },
-    )
 
 
 def _lock_ticket(ticket: Ticket) -> Ticket:
@@ -211,7 +184,7 @@ def ticket_item_set_status(*, item: TicketItem, status: str) -> TicketItem:
     if item.status != status:
         item.status = status
         item.save(update_fields=["status"])
-        _ticket_changed(ticket, "ticket.updated")
+        realtime.ticket_changed(ticket, realtime.TICKET_UPDATED)
         if status == TicketItem.Status.READY:
             _food_ready_check(ticket.tab_id)
     return item
@@ -225,7 +198,7 @@ def ticket_start(*, ticket: Ticket) -> Ticket:
         status=TicketItem.Status.COOKING
     )
     if changed:
-        _ticket_changed(ticket, "ticket.updated")
+        realtime.ticket_changed(ticket, realtime.TICKET_UPDATED)
     return ticket
 
 
@@ -254,7 +227,7 @@ def ticket_bump(*, ticket: Ticket, by: str = "") -> Ticket:
         ticket.save(update_fields=fields)
     if ticket.bumped_at is not None and ticket.kind != Ticket.Kind.VOID:
         ticket_print(ticket=ticket, kind=PrintJob.Kind.CHIT)  # when the station asks for chits
-    _ticket_changed(ticket, "ticket.bumped")
+    realtime.ticket_changed(ticket, realtime.TICKET_BUMPED)
     if ticket.kind != Ticket.Kind.VOID:
         _food_ready_check(ticket.tab_id)
     return ticket
@@ -284,7 +257,7 @@ def ticket_recall(*, station: Station, ticket: Ticket | None = None) -> Ticket |
         if unserved:
             order_services.lines_mark_ready(line_ids=unserved, ready=False)
     ticket = _lock_ticket(ticket)
-    _ticket_changed(ticket, "ticket.recalled")
+    realtime.ticket_changed(ticket, realtime.TICKET_RECALLED)
     return ticket
 
 
@@ -304,7 +277,7 @@ def order_serve(*, tab: Check, send_batch: int | None = None) -> list[OrderLine]
             ticket.bumped_at = now
             ticket.bumped_by = "expo"
             ticket.save(update_fields=["bumped_at", "bumped_by"])
-            _ticket_changed(ticket, "ticket.bumped")
+            realtime.ticket_changed(ticket, realtime.TICKET_BUMPED)
     return order_services.lines_mark_served(line_ids=line_ids)
 
 
