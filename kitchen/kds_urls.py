@@ -28,6 +28,7 @@ urlpatterns = [
     path("pair/", screens.pair_station, name="pair"),
     path("expo/", screens.expo_screen, name="expo"),
     path("expo/snapshot", screens.expo_snapshot_view, name="expo-snapshot"),
+    path("expo/orders/<int:check_id>/ready", screens.order_ready, name="expo-ready"),
     path("expo/orders/<int:check_id>/serve", screens.order_serve, name="expo-serve"),
     path(f"{STATION}/", screens.station_screen, name="station"),
     path(f"{STATION}/snapshot", screens.snapshot, name="snapshot"),

@@ -400,6 +400,8 @@ def _js_strings() -> dict[str, str]:
         "serve": _("Serve"),
         "served": _("Served %(label)s"),
         "ready_to_serve": _("READY — SERVE"),
+        "call_ready": _("Call ready — %(stations)s still cooking"),
+        "called_ready": _("%(label)s: food ready"),
         "waiting_for": _("waiting for %(stations)s"),
         "sound_on": _("on"),
         "sound_off": _("off"),
@@ -649,8 +651,7 @@ def expo_snapshot_view(request, *, device, station, data):
     return _expo_body(station)
 
 
-@screen_api(method="POST", expo=True, fields=("send",))
-def order_serve(request, *, device, station, data, check_id: int):
+def _expo_order(station, data, check_id: int) -> tuple[Check, int | None]:
     send = data.get("send")
     if send is not None and (not isinstance(send, int) or isinstance(send, bool) or send < 0):
         raise ValidationFailed(_("send must be a whole number."), code="invalid_type", field="send")
@@ -661,6 +662,19 @@ def order_serve(request, *, device, station, data, check_id: int):
     )
     if tab is None:
         raise NotFound(_("No such open check here."), field="check")
+    return tab, send
+
+
+@screen_api(method="POST", expo=True, fields=("send",))
+def order_ready(request, *, device, station, data, check_id: int):
+    tab, send = _expo_order(station, data, check_id)
+    kitchen_services.order_ready(tab=tab, send_batch=send)
+    return {"check": tab.pk, "label": tab.label, "snapshot": _expo_body(station)}
+
+
+@screen_api(method="POST", expo=True, fields=("send",))
+def order_serve(request, *, device, station, data, check_id: int):
+    tab, send = _expo_order(station, data, check_id)
     lines = kitchen_services.order_serve(tab=tab, send_batch=send)
     return {
         "check": tab.pk,

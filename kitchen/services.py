@@ -262,6 +262,20 @@ def ticket_recall(*, station: Station, ticket: Ticket | None = None) -> Ticket |
 
 
 @transaction.atomic
+def order_ready(*, tab: Check, send_batch: int | None = None, by: str = "expo") -> list[Ticket]:
+    """Expo calls an order ready: every station's ticket of it is bumped (stations that only
+    print never bump), so the server's tablet shows "food ready"."""
+    tickets = (
+        Ticket.objects.select_for_update()
+        .filter(tab=tab, bumped_at__isnull=True)
+        .exclude(kind=Ticket.Kind.VOID)
+    )
+    if send_batch is not None:
+        tickets = tickets.filter(send_batch=send_batch)
+    return [ticket_bump(ticket=ticket, by=by) for ticket in tickets.order_by("pk")]
+
+
+@transaction.atomic
 def order_serve(*, tab: Check, send_batch: int | None = None) -> list[OrderLine]:
     """Expo sends an order out: its ready (or all fired) lines are served, tickets bumped."""
     tickets = Ticket.objects.select_for_update().filter(tab=tab).exclude(kind=Ticket.Kind.VOID)

@@ -338,7 +338,9 @@ def test_the_expo_serves_a_ready_order(brigade_server, service, tablet, chromium
         ready = page.locator(".order[data-ready=true]", has_text="Table 14")
         ready.wait_for(state="visible")
         assert "READY" in ready.inner_text()
-        assert page.locator(".order", has_text="Table 12").get_attribute("data-ready") == "false"
+        waiting = page.locator(".order", has_text="Table 12")
+        assert waiting.get_attribute("data-ready") == "false"
+        assert "Call ready" in waiting.locator(".o-serve").inner_text()
         page.screenshot(path=str(SCREENSHOT_DIR / "kds-expo.png"))
         ready.locator(".o-serve").tap()
         ready.wait_for(state="detached", timeout=3000)

@@ -476,3 +476,23 @@ def test_the_bump_bar_keys_are_rendered_and_configurable(kitchen_night):
         html = client.get("/kds/grill/").content.decode()
         assert "<kbd>0</kbd>/<kbd>Enter</kbd> bump" in html
         assert screens.keymap_for(k.cold)["bump"] == screens.DEFAULT_KEYMAP["bump"]
+
+
+def test_expo_calls_an_order_ready_when_a_station_never_bumps(kitchen_night):
+    """A print-only station never bumps: the pass calls the order ready for it."""
+    k = kitchen_night
+    expo, _device = pair(k.venue, k.expo)
+    grill, _ = pair(k.venue, k.grill)
+    assert call(grill, f"/kds/expo/orders/{k.tab.pk}/ready", {"send": 1}).status_code == 403
+    assert check_floor_status(Check.objects.get(pk=k.tab.pk)) == FloorStatus.FOOD_FIRED
+
+    response = call(expo, f"/kds/expo/orders/{k.tab.pk}/ready", {"send": 1})
+    assert response.status_code == 200
+    (order,) = response.json()["snapshot"]["orders"]
+    assert order["ready"] is True
+    assert {s["station"]: s["state"] for s in order["stations"]} == {
+        "grill": "ready",
+        "cold": "ready",
+    }
+    assert check_floor_status(Check.objects.get(pk=k.tab.pk)) == FloorStatus.FOOD_READY
+    assert not OrderLine.objects.filter(tab=k.tab, served_at__isnull=False).exists()

@@ -100,8 +100,8 @@ function orderCard(order) {
     el("div", { class: "o-stations" }, order.stations.map(stationBlock)),
     el(
       "button",
-      { type: "button", class: "o-serve", onclick: () => serve(order) },
-      order.ready ? t("ready_to_serve") : `${t("serve")} — ${t("waiting_for", { stations: waiting.join(", ") })}`,
+      { type: "button", class: "o-serve", onclick: () => (order.ready ? serve(order) : callReady(order)) },
+      order.ready ? t("ready_to_serve") : t("call_ready", { stations: waiting.join(", ") }),
     ),
   );
 }
@@ -148,6 +148,27 @@ async function serve(order) {
     });
     feed.applySnapshot(answer.snapshot);
     toast(t("served", { label: answer.label }), { ms: 3000 });
+  } catch (error) {
+    if (error.status !== 401) showError(error);
+    feed.refresh();
+  } finally {
+    busy.delete(key);
+  }
+}
+
+async function callReady(order) {
+  // The pass calls an order ready: every station's ticket is bumped (print-only stations never
+  // bump themselves), and the server's tablet shows "food ready".
+  const key = keyOf(order);
+  if (busy.has(key)) return;
+  busy.add(key);
+  try {
+    const answer = await api(`${config.base}orders/${order.check}/ready`, {
+      method: "POST",
+      body: { send: order.send },
+    });
+    feed.applySnapshot(answer.snapshot);
+    toast(t("called_ready", { label: answer.label }), { ms: 3000 });
   } catch (error) {
     if (error.status !== 401) showError(error);
     feed.refresh();
