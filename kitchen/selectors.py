@@ -46,9 +46,29 @@ def ticket_state(items: list[TicketItem]) -> str:
     return "new"
 
 
+def current_check(ticket: Ticket, items: list[TicketItem]):
+    """The check a ticket's food is for now: a transfer or merge moves lines, not tickets.
+
+    The check most of its live lines are on (ties: the one it was sent for).
+    """
+    votes: dict[int, int] = {}
+    checks = {ticket.tab_id: ticket.tab}
+    for item in items:
+        if item.voided:
+            continue
+        checks[item.line.tab_id] = item.line.tab
+        votes[item.line.tab_id] = votes.get(item.line.tab_id, 0) + 1
+    if not votes:
+        return ticket.tab
+    best = max(votes.values())
+    if votes.get(ticket.tab_id) == best:
+        return ticket.tab
+    return checks[min(tab_id for tab_id, n in votes.items() if n == best)]
+
+
 def ticket_as_dict(ticket: Ticket, also_at: list[str] | None = None) -> dict:
-    tab = ticket.tab
     items = list(ticket.items.all())
+    tab = current_check(ticket, items)
     first_batch = min(
         (i.line.send_batch or 0 for i in items if i.line.send_batch), default=ticket.send_batch
     )
@@ -82,6 +102,7 @@ def ticket_as_dict(ticket: Ticket, also_at: list[str] | None = None) -> dict:
                 "fired_at": item.fired_at.isoformat() if item.fired_at else None,
                 "status": item.status,
                 "voided": item.voided,
+                "moved_to": item.line.tab.label if item.line.tab_id != tab.pk else None,
                 "modifiers": _modifier_tree(item.line),
             }
             for item in items
@@ -95,7 +116,9 @@ def _tickets_qs():
     ).prefetch_related(
         Prefetch(
             "items",
-            queryset=TicketItem.objects.select_related("line")
+            queryset=TicketItem.objects.select_related(
+                "line", "line__tab", "line__tab__table", "line__tab__server"
+            )
             .prefetch_related("line__modifiers")
             .order_by("course", "line__seat", "pk"),
         )
@@ -189,8 +212,9 @@ def expo_snapshot(*, venue_id: int) -> dict:
         seq = last_seq(venue_id=venue_id)
         tickets = list(
             _tickets_qs()
-            .filter(venue_id=venue_id, tab__status="open")
+            .filter(venue_id=venue_id, items__line__tab__status="open")
             .exclude(kind=Ticket.Kind.VOID)
+            .distinct()
             .order_by("created_at", "pk")
         )
     orders: dict[tuple[int, int], dict] = {}
@@ -199,14 +223,17 @@ def expo_snapshot(*, venue_id: int) -> dict:
         live = [i for i in items if not i.voided]
         if live and all(i.line.served_at for i in live):
             continue  # served: gone from the pass
-        key = (ticket.tab_id, ticket.send_batch)
+        tab = current_check(ticket, items)
+        if tab.status != "open":
+            continue
+        key = (tab.pk, ticket.send_batch)
         order = orders.setdefault(
             key,
             {
-                "check": ticket.tab_id,
-                "number": ticket.tab.number,
-                "label": ticket.tab.label,
-                "server": ticket.tab.server.display_name,
+                "check": tab.pk,
+                "number": tab.number,
+                "label": tab.label,
+                "server": tab.server.display_name,
                 "send": ticket.send_batch,
                 "created_at": ticket.created_at.isoformat(),
                 "rush": False,

@@ -261,28 +261,33 @@ def ticket_recall(*, station: Station, ticket: Ticket | None = None) -> Ticket |
     return ticket
 
 
+def _order_tickets(tab: Check, send_batch: int | None):
+    """The tickets (locked, by id) with food for this check: sent for it, or for lines that a
+    transfer or merge brought to it."""
+    ids = set(
+        Ticket.objects.filter(items__line__tab=tab)
+        .exclude(kind=Ticket.Kind.VOID)
+        .values_list("pk", flat=True)
+    )
+    tickets = Ticket.objects.select_for_update().filter(pk__in=ids)
+    if send_batch is not None:
+        tickets = tickets.filter(send_batch=send_batch)
+    return tickets.order_by("pk")
+
+
 @transaction.atomic
 def order_ready(*, tab: Check, send_batch: int | None = None, by: str = "expo") -> list[Ticket]:
     """Expo calls an order ready: every station's ticket of it is bumped (stations that only
     print never bump), so the server's tablet shows "food ready"."""
-    tickets = (
-        Ticket.objects.select_for_update()
-        .filter(tab=tab, bumped_at__isnull=True)
-        .exclude(kind=Ticket.Kind.VOID)
-    )
-    if send_batch is not None:
-        tickets = tickets.filter(send_batch=send_batch)
-    return [ticket_bump(ticket=ticket, by=by) for ticket in tickets.order_by("pk")]
+    tickets = _order_tickets(tab, send_batch).filter(bumped_at__isnull=True)
+    return [ticket_bump(ticket=ticket, by=by) for ticket in tickets]
 
 
 @transaction.atomic
 def order_serve(*, tab: Check, send_batch: int | None = None) -> list[OrderLine]:
     """Expo sends an order out: its ready (or all fired) lines are served, tickets bumped."""
-    tickets = Ticket.objects.select_for_update().filter(tab=tab).exclude(kind=Ticket.Kind.VOID)
-    if send_batch is not None:
-        tickets = tickets.filter(send_batch=send_batch)
-    tickets = list(tickets.order_by("pk"))
-    items = TicketItem.objects.filter(ticket__in=tickets, held=False, voided=False)
+    tickets = list(_order_tickets(tab, send_batch))
+    items = TicketItem.objects.filter(ticket__in=tickets, held=False, voided=False, line__tab=tab)
     line_ids = sorted(set(items.values_list("line_id", flat=True)))
     items.update(status=TicketItem.Status.READY)
     now = timezone.now()

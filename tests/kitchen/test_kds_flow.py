@@ -166,3 +166,31 @@ def test_void_ticket_needs_acknowledging(table12):
     # the voided steak no longer counts all day
     assert all_day_counts(station=table12["grill"]) == [{"name": "Steak", "count": 1}]
     assert TicketItem.objects.filter(line=steak_line, voided=True).count() == 2
+
+
+def test_tickets_follow_lines_moved_to_another_table(table12):
+    from orders.services import checks_merge, lines_transfer
+
+    venue, daan = table12["venue"], table12["daan"]
+    salad_line = OrderLine.objects.get(name="Salad")
+    table5 = TableFactory(venue=venue, name="5")
+    lines_transfer(tab=table12["tab"], actor=daan, line_ids=[salad_line.pk], to_table=table5)
+    (cold,) = station_snapshot(station=table12["cold"])["tickets"]
+    assert cold["label"] == "Table 5"  # the cooks send the salad where it is eaten now
+    (grill,) = station_snapshot(station=table12["grill"])["tickets"]
+    assert grill["label"] == "Table 12"
+
+    # merging table 5 back into 12: the pass still shows the order, under table 12
+    checks_merge(
+        tab=Check.objects.get(pk=table12["tab"].pk),
+        actor=daan,
+        other=Check.objects.get(table=table5, status="open"),
+    )
+    orders = expo_snapshot(venue_id=venue.pk)["orders"]
+    assert [o["label"] for o in orders] == ["Table 12"]
+    assert {s["station"] for s in orders[0]["stations"]} == {"grill", "cold"}
+    kitchen.order_ready(tab=Check.objects.get(pk=table12["tab"].pk))
+    assert check_floor_status(Check.objects.get(pk=table12["tab"].pk)) == FloorStatus.FOOD_READY
+    served = kitchen.order_serve(tab=Check.objects.get(pk=table12["tab"].pk))
+    assert len(served) == 3
+    assert expo_snapshot(venue_id=venue.pk)["orders"] == []

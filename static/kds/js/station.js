@@ -92,6 +92,7 @@ function itemRow(ticket, item) {
       item.seat ? el("span", { class: "i-seat" }, seatLabel(item.seat)) : null,
     ),
     modifierList(item.modifiers),
+    item.moved_to ? el("div", { class: "i-note" }, `→ ${item.moved_to}`) : null,
     item.note
       ? el("div", { class: `i-note${isAllergy(item.note) ? " is-allergy" : ""}` },
           (isAllergy(item.note) ? "⚠ " : "✎ ") + item.note)
