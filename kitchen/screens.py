@@ -26,7 +26,6 @@ from django import forms
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,11 +45,11 @@ from restaurant.models import Device, StaffMember, Station
 from restaurant.selectors import staff_for_user
 from restaurant.services import (
     DEVICE_COOKIE,
-    DEVICE_COOKIE_MAX_AGE,
     device_by_token,
     device_create,
     device_pair,
 )
+from restaurant.web import device_cookie_set, enforce_csrf
 
 EXPO = "expo"  # /kds/expo/: the venue's expo station, whatever its slug
 
@@ -175,17 +174,6 @@ def screen_url(station: Station) -> str:
     return reverse("kds:station", kwargs={"station": station.slug})
 
 
-def _set_device_cookie(request: HttpRequest, response: HttpResponse, token: str) -> None:
-    response.set_cookie(
-        DEVICE_COOKIE,
-        token,
-        max_age=DEVICE_COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
-
-
 def _manager_profiles(request: HttpRequest) -> list[StaffMember]:
     """The signed-in back office user's owner/manager profiles (may pair screens)."""
     user = getattr(request, "user", None)
@@ -292,7 +280,7 @@ def home(request: HttpRequest) -> HttpResponse:
             else:
                 target = screen_url(device.station) if device.station else reverse("kds:home")
                 response = redirect(target)
-                _set_device_cookie(request, response, token)
+                device_cookie_set(request, response, token)
                 return response
     status = 400 if request.method == "POST" else 200
     return _pairing_page(request, form, status=status)
@@ -329,7 +317,7 @@ def pair_station(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         return _message(request, _("Could not pair"), error.message, status=error.status)
     response = redirect(screen_url(station))
-    _set_device_cookie(request, response, token)
+    device_cookie_set(request, response, token)
     return response
 
 
@@ -472,23 +460,6 @@ def expo_screen(request: HttpRequest) -> HttpResponse:
 # --- the JSON calls -----------------------------------------------------------------------------
 
 
-class _CsrfCheck(CsrfViewMiddleware):
-    def _reject(self, request, reason):
-        return reason
-
-
-def _enforce_csrf(request: HttpRequest) -> None:
-    """The screens' calls are authenticated by a cookie: a POST must carry X-CSRFToken."""
-    check = _CsrfCheck(lambda req: None)
-    check.process_request(request)
-    reason = check.process_view(request, None, (), {})
-    if reason:
-        raise PermissionDenied(
-            _("CSRF check failed (%(reason)s); send the X-CSRFToken header.") % {"reason": reason},
-            code="csrf_failed",
-        )
-
-
 def _json_body(request: HttpRequest, allowed: frozenset[str]) -> dict:
     raw = request.body
     if not raw.strip():
@@ -529,7 +500,7 @@ def screen_api(*, method: str, expo: bool = False, fields: tuple[str, ...] = ())
                 if device is None:
                     raise NotPaired(_("This screen is not paired with Brigade."))
                 if method == "POST":
-                    _enforce_csrf(request)
+                    enforce_csrf(request)
                 data = _json_body(request, frozenset(fields)) if method == "POST" else {}
                 target = screen_station(device, station)
                 if expo != target.is_expo:

@@ -25,26 +25,15 @@ from restaurant.errors import DomainError
 from restaurant.models import Device
 from restaurant.selectors import staff_for_user, staff_for_venue
 from restaurant.services import (
-    DEVICE_COOKIE_MAX_AGE,
     device_by_token,
     device_create,
     device_pair,
 )
+from restaurant.web import device_cookie_set
 
 
 def _device(request: HttpRequest) -> Device | None:
     return device_by_token(request.COOKIES.get(DEVICE_COOKIE, ""))
-
-
-def _set_device_cookie(request: HttpRequest, response: HttpResponse, token: str) -> None:
-    response.set_cookie(
-        DEVICE_COOKIE,
-        token,
-        max_age=DEVICE_COOKIE_MAX_AGE,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
 
 
 class PairingCodeForm(forms.Form):
@@ -284,7 +273,7 @@ def tablet(request: HttpRequest) -> HttpResponse:
         )
         # Browsers keep a cookie at most 400 days whatever its max-age (Chrome, Safari):
         # renewing it whenever the app loads keeps a tablet in daily use paired.
-        _set_device_cookie(request, response, request.COOKIES[DEVICE_COOKIE])
+        device_cookie_set(request, response, request.COOKIES[DEVICE_COOKIE])
         return response
     form = PairingCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -299,7 +288,7 @@ def tablet(request: HttpRequest) -> HttpResponse:
             form.add_error("code", error.message)
         else:
             response = redirect(reverse("pos:tablet"))
-            _set_device_cookie(request, response, token)
+            device_cookie_set(request, response, token)
             return response
     status = 400 if request.method == "POST" else 200
     wrong_kind = device is not None  # paired, but as a kitchen screen or phone
@@ -347,7 +336,7 @@ def pair_as_manager(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error.message)
             else:
                 response = redirect(reverse("pos:tablet"))
-                _set_device_cookie(request, response, token)
+                device_cookie_set(request, response, token)
                 return response
     status = 400 if request.method == "POST" else 200
     return render(request, "pos/pair_manager.html", {"form": form}, status=status)

@@ -31,15 +31,15 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from pos.auth import NotAuthenticated, current_staff, device_from_request
 from pos.idempotency import run_idempotent
-from restaurant.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from restaurant.errors import DomainError, NotFound, ValidationFailed
 from restaurant.models import Device, StaffMember, Venue
 from restaurant.services import pin_attempt_record_failure
+from restaurant.web import enforce_csrf
 
 PUBLIC = "public"  # nobody needs to be signed in (pairing)
 DEVICE = "device"  # a paired device (PIN sign-in)
@@ -115,23 +115,6 @@ def uses_token(request: HttpRequest) -> bool:
     """Whether the caller authenticates with an Authorization header (not cookies)."""
     scheme = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0].lower()
     return scheme in TOKEN_SCHEMES
-
-
-class _CsrfCheck(CsrfViewMiddleware):
-    def _reject(self, request, reason):
-        return reason
-
-
-def enforce_csrf(request: HttpRequest) -> None:
-    """Refuse a cookie-authenticated unsafe request without a valid CSRF token (403)."""
-    check = _CsrfCheck(lambda req: None)
-    check.process_request(request)
-    reason = check.process_view(request, None, (), {})
-    if reason:
-        raise PermissionDenied(
-            _("CSRF check failed (%(reason)s); send the X-CSRFToken header.") % {"reason": reason},
-            code="csrf_failed",
-        )
 
 
 @dataclass
