@@ -66,31 +66,14 @@ def _line(tab: Check, line_id: int, field: str | None = None) -> OrderLine:
     return line
 
 
-def _table(call: Call, table_id: int | None, field: str = "table") -> Table | None:
-    if table_id is None:
+def _of_venue(call: Call, model, pk: int | None, what: str, field: str):
+    """The `model` row `pk` of the caller's venue (None for no id); 404 naming `field`."""
+    if pk is None:
         return None
-    table = Table.objects.filter(pk=table_id, venue=call.venue).first()
-    if table is None:
-        raise not_found(_("table"), field)
-    return table
-
-
-def _other_check(call: Call, check_id: int | None, field: str) -> Check | None:
-    if check_id is None:
-        return None
-    tab = Check.objects.filter(pk=check_id, venue=call.venue).first()
-    if tab is None:
-        raise not_found(_("check"), field)
-    return tab
-
-
-def _staff(call: Call, staff_id: int | None, field: str) -> StaffMember | None:
-    if staff_id is None:
-        return None
-    staff = StaffMember.objects.filter(pk=staff_id, venue=call.venue).first()
-    if staff is None:
-        raise not_found(_("staff member"), field)
-    return staff
+    row = model.objects.filter(pk=pk, venue=call.venue).first()
+    if row is None:
+        raise not_found(what, field)
+    return row
 
 
 def _approver(call: Call, permission: str) -> StaffMember | None:
@@ -266,10 +249,10 @@ def checks_list(call: Call):
 @endpoint(write=True, fields=("kind", "table", "guest_count", "tab_name", "server"))
 def checks_create(call: Call):
     kind = call.get_str("kind", required=True)
-    table = _table(call, call.get_int("table"))
+    table = _of_venue(call, Table, call.get_int("table"), _("table"), "table")
     guest_count = call.get_int("guest_count", default=0)
     tab_name = call.get_str("tab_name")
-    server = _staff(call, call.get_int("server"), "server")
+    server = _of_venue(call, StaffMember, call.get_int("server"), _("staff member"), "server")
     tab = order_services.check_open(
         venue=call.venue,
         actor=call.staff,
@@ -487,9 +470,11 @@ def move_seat(call: Call, check_id: int):
 def transfer(call: Call, check_id: int):
     tab = _check(call, check_id)
     line_ids = call.get_ids("line_ids")
-    to_table = _table(call, call.get_int("to_table"), "to_table")
-    to_check = _other_check(call, call.get_int("to_check"), "to_check")
-    to_server = _staff(call, call.get_int("to_server"), "to_server")
+    to_table = _of_venue(call, Table, call.get_int("to_table"), _("table"), "to_table")
+    to_check = _of_venue(call, Check, call.get_int("to_check"), _("check"), "to_check")
+    to_server = _of_venue(
+        call, StaffMember, call.get_int("to_server"), _("staff member"), "to_server"
+    )
     guest_count = call.get_int("guest_count")
     version = call.version()
     if line_ids is not None:
@@ -530,7 +515,7 @@ def transfer(call: Call, check_id: int):
 @endpoint(write=True, fields=("other", "version"))
 def merge(call: Call, check_id: int):
     tab = _check(call, check_id)
-    other = _other_check(call, call.get_int("other", required=True), "other")
+    other = _of_venue(call, Check, call.get_int("other", required=True), _("check"), "other")
     result = order_services.checks_merge(
         tab=tab, actor=call.staff, other=other, expected_version=call.version()
     )
