@@ -7,7 +7,7 @@ raises a DomainError (restaurant/errors.py) that changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from restaurant import permissions
 from restaurant.errors import NotFound, PermissionDenied, ValidationFailed
 from restaurant.models import Device, MenuItem, Modifier, PinAttempt, StaffMember, Venue
+from restaurant.money import round_half_up
 from restaurant.pins import pin_digest, pin_validate
 from restaurant.realtime import event_emit
 
@@ -196,10 +197,6 @@ def modifier_set_available(
     return modifier
 
 
-def _rounded(value: Decimal) -> int:
-    return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
 @transaction.atomic
 def menu_items_change_price(
     *,
@@ -232,7 +229,7 @@ def menu_items_change_price(
             new = Decimal(item.price) * (Decimal(100) + Decimal(percent)) / Decimal(100)
         else:
             new = Decimal(item.price + amount)
-        new_price = _rounded(new / round_to) * round_to
+        new_price = round_half_up(new / round_to) * round_to
         if new_price < 0:
             raise ValidationFailed(
                 _("The new price of %(item)s would be negative.") % {"item": item.name},
@@ -365,7 +362,7 @@ def pin_lockout_remaining(*, device: Device) -> int:
 
     now = timezone.now()
     since = now - datetime.timedelta(minutes=PIN_FAILURE_WINDOW_MINUTES)
-    attempts = list(
+    attempts = (
         PinAttempt.objects.filter(device=device, created_at__gte=since)
         .order_by("-created_at")
         .values_list("success", "created_at")[:50]
@@ -383,6 +380,16 @@ def pin_lockout_remaining(*, device: Device) -> int:
     return max(0, int(remaining + 0.999))
 
 
+def _locked_out(remaining: int, field: str) -> PermissionDenied:
+    error = PermissionDenied(
+        _("Too many wrong PINs. Try again in %(s)d seconds.") % {"s": remaining},
+        code="locked_out",
+        field=field,
+    )
+    error.retry_after = remaining
+    return error
+
+
 def pin_sign_in(*, device: Device, pin: str, ip_address: str | None = None) -> StaffMember:
     """Check a PIN typed on a paired device. Every attempt is logged; 5 failures lock it.
 
@@ -397,13 +404,7 @@ def pin_sign_in(*, device: Device, pin: str, ip_address: str | None = None) -> S
         Device.objects.select_for_update().filter(pk=device.pk).first()  # one at a time
         remaining = pin_lockout_remaining(device=device)
         if remaining:
-            error = PermissionDenied(
-                _("Too many wrong PINs. Try again in %(s)d seconds.") % {"s": remaining},
-                code="locked_out",
-                field="pin",
-            )
-            error.retry_after = remaining
-            raise error
+            raise _locked_out(remaining, "pin")
         staff = staff_by_pin(venue=device.venue, pin=pin)
         PinAttempt.objects.create(
             venue=device.venue,
@@ -417,28 +418,15 @@ def pin_sign_in(*, device: Device, pin: str, ip_address: str | None = None) -> S
         logging.getLogger("brigade.security").warning(
             "wrong PIN on device %s (%s) from %s", device.pk, device.name, ip_address
         )
-        left = PIN_FAILURES_BEFORE_LOCKOUT - _recent_failures(device)
+        remaining = pin_lockout_remaining(device=device)
         error = PermissionDenied(
-            _("Wrong PIN.") if left > 0 else _("Wrong PIN. The tablet is locked for a while."),
+            _("Wrong PIN. The tablet is locked for a while.") if remaining else _("Wrong PIN."),
             code="wrong_pin",
             field="pin",
         )
-        error.retry_after = pin_lockout_remaining(device=device)
+        error.retry_after = remaining
         raise error
     return staff
-
-
-def _recent_failures(device: Device) -> int:
-    count = 0
-    for success in (
-        PinAttempt.objects.filter(device=device)
-        .order_by("-created_at")
-        .values_list("success", flat=True)[:20]
-    ):
-        if success:
-            break
-        count += 1
-    return count
 
 
 def approver_by_pin(
@@ -453,13 +441,7 @@ def approver_by_pin(
     if device is not None:
         remaining = pin_lockout_remaining(device=device)
         if remaining:
-            error = PermissionDenied(
-                _("Too many wrong PINs. Try again in %(s)d seconds.") % {"s": remaining},
-                code="locked_out",
-                field="approver_pin",
-            )
-            error.retry_after = remaining
-            raise error
+            raise _locked_out(remaining, "approver_pin")
     staff = staff_by_pin(venue=venue, pin=pin) if pin else None
     if staff is None:
         error = PermissionDenied(
