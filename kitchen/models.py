@@ -101,6 +101,8 @@ class PrintJob(models.Model):
         FIRE = "fire", _("Fire")
         CHIT = "chit", _("Chit on bump")
         PREBILL = "prebill", _("Check (pre-bill)")
+        RECEIPT = "receipt", _("Receipt")
+        DRAWER = "drawer", _("Open the cash drawer")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting to print")

@@ -227,9 +227,14 @@ def _failed(job: PrintJob, error: str, *, reroute_now: bool = False, give_up: bo
             reroute_now or job.attempts >= max_attempts() or _known_down(job.target_id)
         ):
             start = job.target or job.printer
-            backup = printer_route(
-                start.backup if start else None,
-                skip={j.target_id for j in chain if j.target_id},
+            # A drawer pulse only means something to the printer the drawer hangs on.
+            backup = (
+                None
+                if job.kind == PrintJob.Kind.DRAWER
+                else printer_route(
+                    start.backup if start else None,
+                    skip={j.target_id for j in chain if j.target_id},
+                )
             )
             if backup is not None:
                 job.status = Status.REROUTED

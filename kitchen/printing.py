@@ -21,7 +21,7 @@ import logging
 import textwrap
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -35,7 +35,7 @@ from escpos.printer import Dummy
 
 from kitchen.models import PrintJob, Ticket, TicketItem
 from orders.models import LineModifier
-from orders.selectors import check_with_lines, totals_for
+from orders.selectors import check_with_lines, service_charge_percent, totals_for
 from restaurant import permissions
 from restaurant.errors import NotFound, PermissionDenied, ValidationFailed
 from restaurant.models import Printer, StaffMember
@@ -512,6 +512,10 @@ def print_job_reprint(*, job: PrintJob, actor: StaffMember | None = None) -> Pri
     Reprinting a reprint or a rerouted job reprints the original once (one banner).
     """
     _require(actor, job)
+    if job.kind == PrintJob.Kind.DRAWER:
+        raise ValidationFailed(
+            _("Opening the cash drawer is not reprinted."), code="not_reprintable"
+        )
     original = print_job_original(PrintJob.objects.select_related("venue").get(pk=job.pk))
     payload = bytes(original.payload or b"")
     if not payload:
@@ -618,6 +622,8 @@ def prebill_render(*, tab, page: CodePage, width: int) -> bytes:
                 _("Check discount"),
                 money(-(totals.discount - sum(a.line_discount for a in totals.amounts))),
             )
+        if totals.service_charge > 0:
+            out.columns(service_charge_label(tab), money(totals.service_charge))
         out.rule()
         out.columns(_("TOTAL"), money(totals.total), bold=True, tall=True)
         out.feed()
@@ -634,6 +640,41 @@ def prebill_render(*, tab, page: CodePage, width: int) -> bytes:
         return out.cut()
 
 
+def service_charge_label(tab) -> str:
+    """The label "Service charge 10%" (the check's own percentage, or the venue's)."""
+    percent = service_charge_percent(tab)
+    if not percent:
+        return _("Service charge")
+    return _("Service charge %(percent)s%%") % {"percent": f"{percent.normalize():f}"}
+
+
+def print_job_queue(
+    *, venue_id: int, printer: Printer, kind: str, render: Callable[[CodePage, int], bytes]
+) -> PrintJob:
+    """Queue a job of `kind` for `printer` in the caller's transaction (so a rolled-back change
+    prints nothing). `render(page, width)` draws it for the printer that will print it (the
+    printer itself or its first active backup); with none active the job is a visible failure.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("print_job_queue must run inside the transaction of the change")
+    target = printer_route(printer)
+    shape = target or printer
+    page = code_page(shape.code_page)
+    job = PrintJob(
+        venue_id=venue_id,
+        printer=printer,
+        target=target,
+        kind=kind,
+        code_page=page.name,
+        payload=render(page, shape.paper_width),
+    )
+    if target is None:
+        job.status = PrintJob.Status.FAILED
+        job.last_error = _("%(printer)s and its backups are switched off.") % {"printer": printer}
+    job.save()
+    return job
+
+
 def prebill_print(*, tab) -> PrintJob | None:
     """Queue the check for the venue's receipt printer (in the caller's transaction)."""
     if not transaction.get_connection().in_atomic_block:
@@ -641,19 +682,9 @@ def prebill_print(*, tab) -> PrintJob | None:
     printer = receipt_printer(tab.venue_id)
     if printer is None:
         return None
-    target = printer_route(printer)
-    shape = target or printer
-    page = code_page(shape.code_page)
-    job = PrintJob(
+    return print_job_queue(
         venue_id=tab.venue_id,
         printer=printer,
-        target=target,
         kind=PrintJob.Kind.PREBILL,
-        code_page=page.name,
-        payload=prebill_render(tab=tab, page=page, width=shape.paper_width),
+        render=lambda page, width: prebill_render(tab=tab, page=page, width=width),
     )
-    if target is None:
-        job.status = PrintJob.Status.FAILED
-        job.last_error = _("%(printer)s and its backups are switched off.") % {"printer": printer}
-    job.save()
-    return job

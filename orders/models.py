@@ -46,6 +46,17 @@ class Check(models.Model):
     fired_courses = models.JSONField(default=list, blank=True, help_text=_("Courses fired."))
     prebill_printed_at = models.DateTimeField(_("check printed"), null=True, blank=True)
     paying_since = models.DateTimeField(_("paying since"), null=True, blank=True)
+    # Kept by payments/services.py: what succeeded payments have paid toward the check (no
+    # tips). A change that would bring the total below it is refused (orders/services.py).
+    paid_amount = models.PositiveIntegerField(_("paid (minor units)"), default=0)
+    service_charge_percent = models.DecimalField(
+        _("service charge (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the venue's service charge applies; 0: waived."),
+    )
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     merged_into = models.ForeignKey(

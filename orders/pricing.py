@@ -15,6 +15,11 @@ from OrderLine rows by `lines_from_rows`. Rules (see docs/money.md):
   discounts, each on what is left of the check, shared across the lines in proportion to what
   is left of each (largest remainder). Tax is computed after discounts, so a discount lowers
   each rate's base in proportion.
+- A service charge (a percentage, 0 to 100) is charged on what is left after discounts (the
+  net line totals when prices exclude tax, the gross when they include it), rounded half up
+  once, and shared across the lines in proportion to what is left of each (largest
+  remainder). It follows the supply it is charged on, so each line's share is taxed at that
+  line's rate.
 """
 
 from __future__ import annotations
@@ -94,23 +99,32 @@ class LineAmount:
     line_discount: int
     check_discount: int  # this line's share of check-level discounts
     tax_code: str = ""
+    service_charge: int = 0  # this line's share of the service charge
+    tax_rate: Decimal | None = None
+
+    @property
+    def discount(self) -> int:
+        return self.line_discount + self.check_discount
 
     @property
     def total(self) -> int:
-        return self.gross - self.line_discount - self.check_discount
+        """What the line comes to after discounts and with its service charge, as priced."""
+        return self.gross - self.line_discount - self.check_discount + self.service_charge
 
 
 @dataclass(frozen=True)
 class CheckTotals:
-    lines: tuple[tuple[object, int], ...]  # (key, line total after discounts), non-voided
-    subtotal: int  # sum of line totals after discounts, as priced
+    # (key, line total after discounts and with its service charge share), non-voided
+    lines: tuple[tuple[object, int], ...]
+    subtotal: int  # sum of those line totals, as priced (service charge included)
     tax: int
     total: int  # what the guest pays
     taxes: tuple[TaxLine, ...] = field(default_factory=tuple)
     prices_include_tax: bool = True
-    before_discounts: int = 0
-    discount: int = 0
+    before_discounts: int = 0  # sum of the live lines before discounts, as priced
+    discount: int = 0  # line and check discounts together, as priced
     amounts: tuple[LineAmount, ...] = ()
+    service_charge: int = 0  # as priced (net when prices exclude tax)
 
     @property
     def net(self) -> int:
@@ -145,7 +159,15 @@ def check_totals(
     *,
     prices_include_tax: bool,
     check_discounts: Iterable[PricedDiscount] = (),
+    service_charge_percent: Decimal | int = 0,
 ) -> CheckTotals:
+    if isinstance(service_charge_percent, float) or not isinstance(
+        service_charge_percent, int | Decimal
+    ):
+        raise TypeError("a service charge percentage is an int or a Decimal")
+    service_percent = Decimal(service_charge_percent)
+    if not (service_percent.is_finite() and 0 <= service_percent <= 100):
+        raise ValueError("a service charge percentage is from 0 to 100")
     live = [line for line in lines if not line.voided]
     for line in live:
         if line.quantity < 1:
@@ -171,8 +193,21 @@ def check_totals(
         for i, part in enumerate(allocate(off, remaining)):
             remaining[i] -= part
             shares[i] += part
+    # 3. The service charge on what is left, shared the same way (so taxed at each line's rate).
+    after_discounts = sum(remaining)
+    service_charge = percent_of(after_discounts, service_percent)
+    service = allocate(service_charge, remaining) if service_charge else [0] * len(live)
+    remaining = [left + service[i] for i, left in enumerate(remaining)]
     amounts = tuple(
-        LineAmount(line.key, line.total, line_discounts[i], shares[i], line.tax_code)
+        LineAmount(
+            line.key,
+            line.total,
+            line_discounts[i],
+            shares[i],
+            line.tax_code,
+            service[i],
+            Decimal(line.tax_rate),
+        )
         for i, line in enumerate(live)
     )
     taxes = tax_breakdown(
@@ -191,8 +226,9 @@ def check_totals(
         taxes=taxes,
         prices_include_tax=prices_include_tax,
         before_discounts=before,
-        discount=before - subtotal,
+        discount=before - after_discounts,
         amounts=amounts,
+        service_charge=service_charge,
     )
 
 

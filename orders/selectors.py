@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from orders.models import Adjustment, Check, LineModifier, OrderLine
 from orders.pricing import CheckTotals, check_discounts_from_rows, check_totals, lines_from_rows
@@ -46,6 +50,17 @@ def open_checks(*, venue: Venue):
     )
 
 
+def closed_checks(*, venue: Venue, hours: int = 18):
+    """Checks closed in the last `hours` (one service day), newest first: the check history."""
+    since = timezone.now() - datetime.timedelta(hours=hours)
+    return (
+        Check.objects.filter(venue=venue, status=Check.Status.CLOSED, closed_at__gte=since)
+        .select_related("table", "server", "table__area")
+        .prefetch_related("lines")
+        .order_by("-closed_at")
+    )
+
+
 def floor(*, venue: Venue) -> list[dict]:
     """Every active table with its status and open check (for the floor plan)."""
     by_table = {tab.table_id: tab for tab in open_checks(venue=venue) if tab.table_id}
@@ -82,9 +97,23 @@ def check_with_lines(*, check_id: int, venue: Venue) -> Check | None:
     )
 
 
+def service_charge_percent(tab: Check) -> Decimal:
+    """The check's own service charge if set (0 = waived), else the venue's for tables that
+    have at least the venue's minimum party size."""
+    if tab.service_charge_percent is not None:
+        return tab.service_charge_percent
+    venue = tab.venue
+    if not venue.service_charge_percent or tab.kind != Check.Kind.TABLE:
+        return Decimal(0)
+    if tab.guest_count < venue.service_charge_min_guests:
+        return Decimal(0)
+    return venue.service_charge_percent
+
+
 def totals_for(tab: Check) -> CheckTotals:
     return check_totals(
         lines_from_rows(tab.lines.all()),
         prices_include_tax=tab.venue.prices_include_tax,
         check_discounts=check_discounts_from_rows(tab.adjustments.all()),
+        service_charge_percent=service_charge_percent(tab),
     )

@@ -82,7 +82,29 @@ def _bump(tab: Check, *, lines=(), header: bool = False) -> None:
         OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(
             changed_version=tab.version
         )
+    _refuse_below_paid(tab)
     check_changed(tab)
+
+
+def _refuse_below_paid(tab: Check) -> None:
+    """A check with payments must never end up owing less than has been paid."""
+    if not tab.paid_amount:
+        return
+    from orders.selectors import check_with_lines, totals_for
+
+    fresh = check_with_lines(check_id=tab.pk, venue=tab.venue)
+    if fresh.status == Check.Status.CLOSED:
+        return
+    total = totals_for(fresh).total if fresh.status == Check.Status.OPEN else 0
+    if total < tab.paid_amount:
+        raise Conflict(
+            _(
+                "%(paid)s has already been paid on check #%(n)s; this change would leave it "
+                "owing less than that. Refund a payment first."
+            )
+            % {"paid": format_money(tab.paid_amount, tab.venue.currency), "n": tab.number},
+            code="below_paid",
+        )
 
 
 def check_changed(tab: Check) -> None:
@@ -1272,3 +1294,77 @@ def prebill_print(*, tab: Check, actor: StaffMember) -> Check:
     _bump(tab)
     _audit(tab, action="check.prebill", actor=actor, total=totals_for(tab).total)
     return tab
+
+
+def check_paying(tab: Check) -> None:
+    """The bill is being settled: the floor shows "paying" (called under the check's lock)."""
+    if tab.paying_since is None:
+        tab.paying_since = timezone.now()
+        tab.save(update_fields=["paying_since"])
+
+
+def check_paid_set(tab: Check, paid_amount: int) -> None:
+    """Record what has been paid toward the check (payments/services.py, under the lock)."""
+    tab.paid_amount = paid_amount
+    tab.save(update_fields=["paid_amount"])
+
+
+def check_close_paid(*, tab: Check, actor: StaffMember) -> Check:
+    """Close a fully paid check (payments/services.py decides, holding the check's lock)."""
+    if tab.status != Check.Status.OPEN:
+        raise Conflict(_("Check #%(n)s is not open.") % {"n": tab.number}, code="check_not_open")
+    tab.status = Check.Status.CLOSED
+    tab.closed_at = timezone.now()
+    tab.save(update_fields=["status", "closed_at"])
+    _bump(tab, header=True)
+    _audit(tab, action="check.close", actor=actor, paid=tab.paid_amount)
+    return tab
+
+
+@transaction.atomic
+def check_reopen(
+    *, tab: Check, actor: StaffMember, approver: StaffMember | None, reason: str
+) -> Check:
+    """Reopen a closed check (a manager approves with their PIN); the table is taken again."""
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    approver = approver or actor
+    if approver.venue_id != tab.venue_id or not permissions.staff_can(approver, "check.reopen"):
+        raise permissions.PermissionDenied(
+            _("A manager must approve reopening a check."),
+            code="approval_required",
+            field="approver",
+        )
+    reason = _clean_reason(reason, _("Say why the check is reopened."))
+    tab = Check.objects.select_for_update().get(pk=tab.pk)
+    if tab.status != Check.Status.CLOSED:
+        raise Conflict(
+            _("Check #%(n)s is %(status)s; only a closed check can be reopened.")
+            % {"n": tab.number, "status": tab.get_status_display().lower()},
+            code="check_not_closed",
+        )
+    taken = _("Table %(table)s has another open check; close it first.")
+    if tab.table_id and Check.objects.filter(table_id=tab.table_id, status="open").exists():
+        raise Conflict(taken % {"table": tab.table.name}, code="table_occupied")
+    tab.status = Check.Status.OPEN
+    tab.closed_at = None
+    tab.paying_since = timezone.now() if tab.paid_amount else None
+    try:
+        with transaction.atomic():
+            tab.save(update_fields=["status", "closed_at", "paying_since"])
+    except IntegrityError as exc:
+        raise Conflict(taken % {"table": tab.table.name}, code="table_occupied") from exc
+    _bump(tab, header=True)
+    _audit(tab, action="check.reopen", actor=actor, approved_by=approver, reason=reason)
+    return tab
+
+
+def check_bump(tab: Check) -> None:
+    """A new version of the check for a change outside its lines (its bill, its payments);
+    called by other apps' services holding the check's lock."""
+    _bump(tab)
+
+
+def check_audit(tab: Check, *, action: str, actor: StaffMember | None, **data) -> CheckAudit:
+    """An audit entry on the check for another app's service (payments, receipts)."""
+    return _audit(tab, action=action, actor=actor, **data)

@@ -57,6 +57,29 @@ class Venue(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("In minor units: 5 rounds cash payments to 5 cents (NL); 1 turns it off."),
     )
+    tip_before_tax = models.BooleanField(
+        _("tips on the amount before tax"),
+        default=False,
+        help_text=_("Tip suggestions are a percentage of the bill without tax."),
+    )
+    tip_before_discount = models.BooleanField(
+        _("tips on the amount before discounts"),
+        default=False,
+        help_text=_("Tip suggestions are a percentage of the bill as if nothing was discounted."),
+    )
+    service_charge_percent = models.DecimalField(
+        _("service charge (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Added to checks automatically; 0 turns it off."),
+    )
+    service_charge_min_guests = models.PositiveSmallIntegerField(
+        _("service charge from party size"),
+        default=0,
+        help_text=_("Only for tables of at least this many guests; 0 for every check."),
+    )
     receipt_header = models.TextField(_("receipt header"), blank=True)
     receipt_footer = models.TextField(_("receipt footer"), blank=True)
     vat_number = models.CharField(_("VAT number"), max_length=32, blank=True)
@@ -70,6 +93,10 @@ class Venue(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(cash_rounding__gte=1), name="venue_cash_rounding_gte_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(service_charge_percent__gte=0) & Q(service_charge_percent__lte=100),
+                name="venue_service_charge_0_100",
             ),
         ]
 

@@ -9,8 +9,10 @@ See docs/money.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 # ISO 4217 minor-unit exponents for currencies whose exponent is not 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "JOD": 3}
@@ -46,30 +48,41 @@ def tax_added(net: int, rate: Decimal) -> int:
     return percent_of(net, rate)
 
 
-def allocate(total: int, weights: Sequence[int | Decimal]) -> list[int]:
+def allocate(total: int, weights: Sequence[int | Decimal | Fraction]) -> list[int]:
     """Share `total` out in proportion to `weights`; the parts sum exactly to `total`.
 
     Largest remainder: each part gets the floor of its exact share, and the cents left over go
     one each to the parts with the largest fractional remainders (ties: earlier part first).
-    Weights must be non-negative with a positive sum; `total` may be negative (a discount).
+    Weights (int, Decimal or Fraction; never float) must be non-negative with a positive sum;
+    the shares are computed exactly, as Fractions. `total` may be negative (a discount): its
+    magnitude is shared and the sign put back.
     """
     if not weights:
         raise ValueError("allocate needs at least one weight")
-    weights = [Decimal(w) for w in weights]
-    if any(w < 0 for w in weights):
+    exact_weights = [_exact(w) for w in weights]
+    if any(w < 0 for w in exact_weights):
         raise ValueError("weights must be non-negative")
-    weight_sum = sum(weights)
+    weight_sum = sum(exact_weights)
     if weight_sum == 0:
         raise ValueError("weights must not all be zero")
     sign = -1 if total < 0 else 1
     magnitude = abs(total)
-    exact = [Decimal(magnitude) * w / weight_sum for w in weights]
-    parts = [int(e) for e in exact]  # floor, since all are non-negative
+    exact = [magnitude * w / weight_sum for w in exact_weights]
+    parts = [math.floor(e) for e in exact]
     leftover = magnitude - sum(parts)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - parts[i]), i))
     for i in order[:leftover]:
         parts[i] += 1
     return [sign * p for p in parts]
+
+
+def _exact(weight: int | Decimal | Fraction) -> Fraction:
+    """A weight as an exact Fraction (Fraction(Decimal) is exact); floats are refused."""
+    if not isinstance(weight, int | Decimal | Fraction):
+        raise TypeError(f"weights are int, Decimal or Fraction, not {type(weight).__name__}")
+    if isinstance(weight, Decimal) and not weight.is_finite():
+        raise ValueError(f"weights must be finite, not {weight}")
+    return Fraction(weight)
 
 
 def split_evenly(total: int, ways: int) -> list[int]:

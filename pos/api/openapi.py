@@ -78,6 +78,8 @@ def path_param(name: str, description: str) -> dict:
 
 CHECK_ID = path_param("check_id", "The check's id.")
 LINE_ID = path_param("line_id", "An order line of the check.")
+DRAWER_ID = path_param("drawer_id", "A cash drawer.")
+SESSION_ID = path_param("session_id", "A drawer session.")
 IDEMPOTENCY = {"$ref": "#/components/parameters/IdempotencyKey"}
 
 PUBLIC_AUTH: list = []
@@ -304,7 +306,7 @@ SCHEMAS = {
             "number": INT,
             "kind": {"enum": ["table", "bar_tab", "takeaway", "online"]},
             "label": STR,
-            "status": {"enum": ["open", "closed", "voided"]},
+            "status": {"enum": ["open", "closed", "voided", "merged"]},
             "version": INT,
             "server": ref("StaffRef"),
             "table": nullable(obj({"id": ID, "name": STR})),
@@ -312,6 +314,8 @@ SCHEMAS = {
             "tab_name": STR,
             "floor_status": ref("FloorStatus"),
             "opened_at": TIME,
+            "closed_at": nullable(TIME),
+            "paid_amount": {**MONEY, "description": "Paid toward the check so far (no tips)."},
             "total": MONEY,
         },
         ("id", "number", "kind", "status", "version"),
@@ -386,6 +390,7 @@ SCHEMAS = {
             "before_discounts": MONEY,
             "discount": MONEY,
             "subtotal": MONEY,
+            "service_charge": {**MONEY, "description": "Included in subtotal and total."},
             "tax": MONEY,
             "total": MONEY,
             "prices_include_tax": BOOL,
@@ -417,6 +422,118 @@ SCHEMAS = {
             ),
         ]
     },
+    "Payment": obj(
+        {
+            "id": ID,
+            "check": ID,
+            "part": ID,
+            "method": {"enum": ["cash", "card"]},
+            "status": {"enum": ["pending", "succeeded", "failed", "canceled"]},
+            "amount": {**MONEY, "description": "Paid toward the part (exact)."},
+            "tip": MONEY,
+            "tip_percent": nullable(DECIMAL),
+            "rounding": {**MONEY, "description": "Cash rounding: collected - amount - tip."},
+            "collected": {**MONEY, "description": "amount + tip + rounding."},
+            "tendered": nullable(MONEY),
+            "change": MONEY,
+            "card_brand": STR,
+            "card_last4": STR,
+            "server": {**ID, "description": "The check's server, to whom the tip goes."},
+            "taken_by": ID,
+            "drawer_session": nullable(ID),
+            "created_at": TIME,
+        },
+        ("id", "part", "method", "status", "amount", "tip", "rounding", "change"),
+    ),
+    "TipOption": obj({"percent": INT, "amount": MONEY}, ("percent", "amount")),
+    "BillPart": obj(
+        {
+            "id": ID,
+            "position": INT,
+            "label": STR,
+            "kind": {"enum": ["even", "lines", "amount"]},
+            "status": {"enum": ["open", "paid"]},
+            "fixed_amount": nullable(MONEY),
+            "total": MONEY,
+            "tax": MONEY,
+            "taxes": array(ref("TaxLine")),
+            "discount": MONEY,
+            "service_charge": MONEY,
+            "paid": MONEY,
+            "tips": MONEY,
+            "balance": MONEY,
+            "cash_due": {**MONEY, "description": "The balance rounded to the cash step."},
+            "tip_basis": MONEY,
+            "tip_options": array(ref("TipOption")),
+            "shares": array(
+                obj(
+                    {"line": ID, "numerator": INT, "denominator": INT},
+                    ("line", "numerator", "denominator"),
+                )
+            ),
+            "payments": array(ref("Payment")),
+        },
+        ("id", "label", "kind", "status", "total", "taxes", "paid", "balance", "payments"),
+    ),
+    "Bill": obj(
+        {
+            "check": ID,
+            "number": INT,
+            "status": STR,
+            "version": INT,
+            "currency": STR,
+            "total": MONEY,
+            "tax": MONEY,
+            "taxes": array(ref("TaxLine")),
+            "service_charge": MONEY,
+            "paid": MONEY,
+            "tips": MONEY,
+            "balance": MONEY,
+            "cash_rounding": {**INT, "description": "Cash is rounded to this step (5 = 5 cents)."},
+            "tip_presets": array(INT),
+            "tip_basis": obj({"before_tax": BOOL, "before_discount": BOOL}),
+            "parts": array(ref("BillPart")),
+            "unassigned": {
+                **obj({"total": MONEY, "taxes": array(ref("TaxLine"))}),
+                "description": "What no part covers yet (lines added after a split by item).",
+            },
+            "settled": BOOL,
+        },
+        ("check", "version", "total", "paid", "balance", "parts", "unassigned", "settled"),
+    ),
+    "DrawerSession": obj(
+        {
+            "id": ID,
+            "drawer": obj({"id": ID, "name": STR}),
+            "status": {"enum": ["open", "closed"]},
+            "opened_by": nullable(ref("StaffRef")),
+            "opened_at": TIME,
+            "opening_float": MONEY,
+            "closed_by": nullable(ref("StaffRef")),
+            "closed_at": nullable(TIME),
+            "expected": nullable(MONEY),
+            "counted": nullable(MONEY),
+            "denominations": {"type": "object", "additionalProperties": INT},
+            "variance": {
+                **nullable(MONEY),
+                "description": "counted - expected: negative is short.",
+            },
+            "note": STR,
+            "report": obj(
+                {
+                    "float": MONEY,
+                    "cash_sales": MONEY,
+                    "cash_tips": MONEY,
+                    "rounding": MONEY,
+                    "pay_in": MONEY,
+                    "pay_out": MONEY,
+                    "payments": INT,
+                    "expected": MONEY,
+                }
+            ),
+        },
+        ("id", "drawer", "status", "opening_float"),
+    ),
     "Ticket": obj({"id": ID, "station": STR, "kind": STR, "rush": BOOL}),
     "Event": obj(
         {"seq": INT, "type": STR, "v": INT, "at": nullable(TIME), "data": {"type": "object"}},
@@ -458,6 +575,9 @@ REQUESTS = {
 def _paths() -> dict:
     line_and_check = ok(obj({"line": ref("Line"), "check": ref("Check")}, ("line", "check")))
     availability = obj({"available": BOOL}, ("available",), additionalProperties=False)
+    bill_only = ok(obj({"bill": ref("Bill")}, ("bill",)))
+    bill_and_check = ok(obj({"bill": ref("Bill"), "check": ref("Check")}, ("bill", "check")))
+    session_only = ok(obj({"session": ref("DrawerSession")}, ("session",)))
     return {
         "/auth/pair": {
             "post": {
@@ -554,11 +674,11 @@ def _paths() -> dict:
         },
         "/checks": {
             "get": read(
-                "Open checks (all of them, or only mine)",
+                "Open checks, or today's closed ones (all of them, or only mine)",
                 ok(obj({"seq": INT, "checks": array(ref("CheckSummary"))})),
                 params=[
                     {"name": "mine", "in": "query", "schema": {"enum": ["1", "true"]}},
-                    {"name": "status", "in": "query", "schema": {"enum": ["open"]}},
+                    {"name": "status", "in": "query", "schema": {"enum": ["open", "closed"]}},
                 ],
                 extra_errors=("400",),
             ),
@@ -794,6 +914,245 @@ def _paths() -> dict:
                 obj({"version": VERSION}, additionalProperties=False),
                 CHECK_RESPONSE,
                 params=[CHECK_ID],
+            )
+        },
+        "/checks/{check_id}/bill": {
+            "get": read(
+                "The bill: each part to the cent, VAT per rate, paid and left",
+                bill_only,
+                params=[CHECK_ID],
+                extra_errors=("404",),
+            )
+        },
+        "/checks/{check_id}/bill/split": {
+            "post": write(
+                "Split what is not paid yet",
+                obj(
+                    {
+                        "mode": {"enum": ["whole", "even", "seat", "items", "amounts"]},
+                        "ways": {**INT, "minimum": 2, "maximum": 50, "description": "even"},
+                        "groups": {
+                            **array(array(INT)),
+                            "description": "seat: seat groups such as [[1, 2], [3], [4]]; "
+                            "omit for one part per seat. Shared lines (seat 0) are shared "
+                            "equally.",
+                        },
+                        "parts": {
+                            **array(
+                                obj(
+                                    {
+                                        "label": STR,
+                                        "lines": {
+                                            "type": "object",
+                                            "description": 'line id -> share: 1, "1/3" or [1, 3]',
+                                        },
+                                    },
+                                    ("lines",),
+                                )
+                            ),
+                            "description": "items: what each part pays.",
+                        },
+                        "amounts": {
+                            **array(MONEY),
+                            "description": "amounts: fixed parts; the rest is one more part.",
+                        },
+                        "version": VERSION,
+                    },
+                    ("mode",),
+                    additionalProperties=False,
+                ),
+                bill_and_check,
+                params=[CHECK_ID],
+                description="Parts that have payments stay as they are; all other open parts "
+                "are replaced. Errors: `unknown_line`, `bad_fraction`, `line_overassigned`, "
+                "`amounts_exceed_total`, `no_seats`, `seat_twice`, `stale_version`.",
+            )
+        },
+        "/checks/{check_id}/bill/parts/{part_id}/split": {
+            "post": write(
+                "Split one unpaid part again (a seat pays in two halves)",
+                obj(
+                    {"ways": {**INT, "minimum": 2, "maximum": 50}, "version": VERSION},
+                    ("ways",),
+                    additionalProperties=False,
+                ),
+                bill_and_check,
+                params=[CHECK_ID, path_param("part_id", "A part of the check's bill.")],
+            )
+        },
+        "/checks/{check_id}/payments": {
+            "post": write(
+                "Take a cash payment for a part (or the whole check)",
+                obj(
+                    {
+                        "part": {
+                            **ID,
+                            "description": "Omit when the bill has one open part "
+                            "or is not split (the whole check).",
+                        },
+                        "method": {"enum": ["cash"]},
+                        "amount": {
+                            **MONEY,
+                            "description": "Toward the part; omit for its "
+                            "balance. More than the balance is refused (`overpayment`).",
+                        },
+                        "tip": MONEY,
+                        "tip_percent": {
+                            "oneOf": [{"type": "number"}, DECIMAL],
+                            "description": "Of this payment's share of the part's tip basis.",
+                        },
+                        "tendered": {
+                            **MONEY,
+                            "description": "Cash handed over; default: "
+                            "exactly what is due after rounding.",
+                        },
+                        "drawer_session": {**ID, "description": "When several drawers are open."},
+                        "version": VERSION,
+                    },
+                    ("method",),
+                    additionalProperties=False,
+                ),
+                ok(
+                    obj(
+                        {"payment": ref("Payment"), "bill": ref("Bill"), "check": ref("Check")},
+                        ("payment", "bill", "check"),
+                    ),
+                    "Paid",
+                ),
+                status="201",
+                params=[CHECK_ID],
+                description="A fully paid check closes and its table frees up. Errors: "
+                "`overpayment`, `part_paid`, `part_required`, `tendered_short`, "
+                "`no_open_drawer`, `drawer_required`, `tip_too_large`, `check_not_open`, "
+                "`stale_version`.",
+            )
+        },
+        "/checks/{check_id}/close": {
+            "post": write(
+                "Close a check that owes nothing (all comped)",
+                obj({"version": VERSION}, additionalProperties=False),
+                bill_and_check,
+                params=[CHECK_ID],
+            )
+        },
+        "/checks/{check_id}/reopen": {
+            "post": write(
+                "Reopen a closed check (a manager's PIN approves)",
+                obj(
+                    {"reason": STR, "approver_pin": STR},
+                    ("reason",),
+                    additionalProperties=False,
+                ),
+                bill_and_check,
+                params=[CHECK_ID],
+            )
+        },
+        "/checks/{check_id}/receipts": {
+            "post": write(
+                "Give a receipt: print, email or none (also for closed checks: reprint)",
+                obj(
+                    {
+                        "part": {**ID, "description": "Omit for the whole check."},
+                        "kind": {"enum": ["print", "email", "none"]},
+                        "email": {**STR, "format": "email"},
+                        "reprint": BOOL,
+                    },
+                    ("kind",),
+                    additionalProperties=False,
+                ),
+                ok(
+                    obj(
+                        {
+                            "receipt": obj(
+                                {
+                                    "id": ID,
+                                    "kind": STR,
+                                    "part": nullable(ID),
+                                    "email": STR,
+                                    "reprint": BOOL,
+                                }
+                            )
+                        },
+                        ("receipt",),
+                    ),
+                    "Given",
+                ),
+                status="201",
+                params=[CHECK_ID],
+            )
+        },
+        "/drawers": {
+            "get": read(
+                "Cash drawers and their open sessions",
+                ok(
+                    obj(
+                        {
+                            "drawers": array(
+                                obj(
+                                    {
+                                        "id": ID,
+                                        "name": STR,
+                                        "session": nullable(ref("DrawerSession")),
+                                    }
+                                )
+                            ),
+                            "may_manage": BOOL,
+                        },
+                        ("drawers",),
+                    )
+                ),
+            )
+        },
+        "/drawers/{drawer_id}/open": {
+            "post": write(
+                "Open a drawer with the counted float",
+                obj({"opening_float": MONEY}, ("opening_float",), additionalProperties=False),
+                session_only,
+                status="201",
+                params=[DRAWER_ID],
+            )
+        },
+        "/drawer-sessions/{session_id}": {
+            "get": read(
+                "A drawer session with what is expected in it",
+                session_only,
+                params=[SESSION_ID],
+                extra_errors=("404",),
+            )
+        },
+        "/drawer-sessions/{session_id}/movements": {
+            "post": write(
+                "Pay cash in or out of the drawer, with the reason",
+                obj(
+                    {"kind": {"enum": ["pay_in", "pay_out"]}, "amount": MONEY, "reason": STR},
+                    ("kind", "amount", "reason"),
+                    additionalProperties=False,
+                ),
+                ok(obj({"movement": {"type": "object"}, "session": ref("DrawerSession")})),
+                status="201",
+                params=[SESSION_ID],
+            )
+        },
+        "/drawer-sessions/{session_id}/close": {
+            "post": write(
+                "Close the drawer with the count; the variance is recorded",
+                obj(
+                    {
+                        "counted": MONEY,
+                        "denominations": {
+                            "type": "object",
+                            "additionalProperties": INT,
+                            "description": "value in minor units -> how many, such as "
+                            '{"5000": 2, "200": 7}',
+                        },
+                        "note": STR,
+                    },
+                    additionalProperties=False,
+                ),
+                session_only,
+                params=[SESSION_ID],
+                description="Errors: `drawer_closed` (closed already), `count_mismatch`, "
+                "`count_required`.",
             )
         },
         "/items/{item_id}/availability": {

@@ -154,6 +154,7 @@ def totals_json(tab: Check) -> tuple[dict, dict]:
         "discount": totals.discount,
         "subtotal": totals.subtotal,
         "tax": totals.tax,
+        "service_charge": totals.service_charge,
         "total": totals.total,
         "prices_include_tax": totals.prices_include_tax,
         "taxes": [
@@ -184,6 +185,8 @@ def check_summary(tab: Check, *, total: int | None = None) -> dict:
         "tab_name": tab.tab_name,
         "floor_status": check_floor_status(tab),
         "opened_at": when(tab.opened_at),
+        "closed_at": when(tab.closed_at),
+        "paid_amount": tab.paid_amount,
     }
     if total is not None:
         body["total"] = total
@@ -202,7 +205,6 @@ def check_json(tab: Check, *, seq: int) -> dict:
             "fired_courses": list(tab.fired_courses or []),
             "prebill_printed_at": when(tab.prebill_printed_at),
             "paying_since": when(tab.paying_since),
-            "closed_at": when(tab.closed_at),
             "lines": [line_json(line, amounts) for line in tab.lines.all()],
             "adjustments": [
                 adjustment_json(a)
@@ -383,3 +385,129 @@ def floor_json(venue: Venue, rows: list[dict], *, seq: int, open_tabs: list[Chec
         ],
         "tabs": [check_summary(tab) for tab in open_tabs if tab.table_id is None],
     }
+
+
+# --- bills, payments, drawers ------------------------------------------------------------------
+
+
+def _rate_parts(taxes) -> list[dict]:
+    return [
+        {
+            "code": t.code,
+            "rate": decimal_text(t.rate),
+            "net": t.gross - t.tax,
+            "tax": t.tax,
+            "gross": t.gross,
+        }
+        for t in taxes
+    ]
+
+
+def payment_json(payment) -> dict:
+    return {
+        "id": payment.pk,
+        "check": payment.tab_id,
+        "part": payment.part_id,
+        "method": payment.method,
+        "status": payment.status,
+        "amount": payment.amount,
+        "tip": payment.tip,
+        "tip_percent": decimal_text(payment.tip_percent),
+        "rounding": payment.rounding,
+        "collected": payment.collected,
+        "tendered": payment.tendered,
+        "change": payment.change,
+        "card_brand": payment.card_brand,
+        "card_last4": payment.card_last4,
+        "server": payment.server_id,
+        "taken_by": payment.taken_by_id,
+        "drawer_session": payment.drawer_session_id,
+        "created_at": when(payment.created_at),
+    }
+
+
+def bill_json(bill) -> dict:
+    """The bill (payments.selectors.Bill): every part to the cent, what is paid and left."""
+    from payments.selectors import part_tip_basis, tip_options
+    from restaurant.money import round_cash
+
+    tab = bill.tab
+    venue = tab.venue
+    parts = []
+    for view in bill.parts:
+        part = view.part
+        parts.append(
+            {
+                "id": part.pk,
+                "position": part.position,
+                "label": part.label,
+                "kind": part.kind,
+                "status": part.status,
+                "fixed_amount": part.amount,
+                "total": view.amounts.total,
+                "tax": view.amounts.tax,
+                "taxes": _rate_parts(view.amounts.taxes),
+                "discount": view.amounts.discount,
+                "service_charge": view.amounts.service_charge,
+                "paid": view.paid,
+                "tips": view.tips,
+                "balance": view.balance,
+                "cash_due": round_cash(view.balance, venue.cash_rounding),
+                "tip_basis": part_tip_basis(view, venue),
+                "tip_options": tip_options(view, venue) if view.balance else [],
+                "shares": [
+                    {"line": s.line_id, "numerator": s.numerator, "denominator": s.denominator}
+                    for s in part.shares.all()
+                ],
+                "payments": [payment_json(p) for p in view.payments],
+            }
+        )
+    return {
+        "check": tab.pk,
+        "number": tab.number,
+        "status": tab.status,
+        "version": tab.version,
+        "currency": venue.currency,
+        "total": bill.total,
+        "tax": bill.totals.tax,
+        "taxes": _rate_parts(bill.totals.taxes),
+        "service_charge": bill.totals.service_charge,
+        "paid": bill.paid,
+        "tips": bill.tips,
+        "balance": bill.balance,
+        "cash_rounding": venue.cash_rounding,
+        "tip_presets": list(venue.tip_presets or []),
+        "tip_basis": {
+            "before_tax": venue.tip_before_tax,
+            "before_discount": venue.tip_before_discount,
+        },
+        "parts": parts,
+        "unassigned": {
+            "total": bill.unassigned.total,
+            "taxes": _rate_parts(bill.unassigned.taxes),
+        },
+        "settled": bill.settled and bill.unassigned.total == 0,
+    }
+
+
+def drawer_session_json(session, expected: dict | None = None) -> dict:
+    body = {
+        "id": session.pk,
+        "drawer": {"id": session.drawer_id, "name": session.drawer.name},
+        "status": session.status,
+        "opened_by": staff_ref(session.opened_by),
+        "opened_at": when(session.opened_at),
+        "opening_float": session.opening_float,
+        "closed_by": staff_ref(session.closed_by),
+        "closed_at": when(session.closed_at),
+        "expected": session.expected,
+        "counted": session.counted,
+        "denominations": session.denominations,
+        "variance": session.variance,
+        "note": session.note,
+    }
+    if expected is not None:
+        body["report"] = expected
+        if session.expected is None:
+            body["expected"] = expected["expected"]
+    return body

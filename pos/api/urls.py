@@ -6,6 +6,7 @@ checks both ways). Anything else under /api/v1/ is a JSON 404.
 
 from django.urls import path, re_path, register_converter
 
+from pos.api import payments as pay
 from pos.api import views as v
 from pos.api.http import IdConverter, route, unknown_endpoint
 
@@ -41,6 +42,34 @@ urlpatterns = [
     path(f"{CHECK}/merge", route(post=v.merge), name="check-merge"),
     path(f"{CHECK}/guests", route(post=v.guests), name="check-guests"),
     path(f"{CHECK}/prebill", route(post=v.prebill), name="check-prebill"),
+    path(f"{CHECK}/bill", route(get=pay.bill), name="check-bill"),
+    path(f"{CHECK}/bill/split", route(post=pay.bill_split), name="check-bill-split"),
+    path(
+        f"{CHECK}/bill/parts/<api_id:part_id>/split",
+        route(post=pay.part_split),
+        name="check-bill-part-split",
+    ),
+    path(f"{CHECK}/payments", route(post=pay.payment_create), name="check-payments"),
+    path(f"{CHECK}/close", route(post=pay.bill_close), name="check-close"),
+    path(f"{CHECK}/reopen", route(post=pay.reopen), name="check-reopen"),
+    path(f"{CHECK}/receipts", route(post=pay.receipt_create), name="check-receipts"),
+    path("drawers", route(get=pay.drawers), name="drawers"),
+    path("drawers/<api_id:drawer_id>/open", route(post=pay.drawer_open), name="drawer-open"),
+    path(
+        "drawer-sessions/<api_id:session_id>",
+        route(get=pay.drawer_session),
+        name="drawer-session",
+    ),
+    path(
+        "drawer-sessions/<api_id:session_id>/movements",
+        route(post=pay.drawer_movement),
+        name="drawer-session-movements",
+    ),
+    path(
+        "drawer-sessions/<api_id:session_id>/close",
+        route(post=pay.drawer_close),
+        name="drawer-session-close",
+    ),
     path(
         "items/<api_id:item_id>/availability",
         route(post=v.item_availability),

@@ -220,12 +220,17 @@ def events(call: Call):
 @endpoint()
 def checks_list(call: Call):
     status = call.request.GET.get("status", "open")
-    if status != Check.Status.OPEN:
+    if status not in (Check.Status.OPEN, Check.Status.CLOSED):
         raise ValidationFailed(
-            _("Only open checks can be listed (status=open)."), code="invalid", field="status"
+            _("List open checks (status=open) or today's closed ones (status=closed)."),
+            code="invalid",
+            field="status",
         )
     mine = call.request.GET.get("mine") in ("1", "true")
-    rows = order_selectors.open_checks(venue=call.venue).select_related("venue")
+    if status == Check.Status.CLOSED:
+        rows = order_selectors.closed_checks(venue=call.venue).select_related("venue")
+    else:
+        rows = order_selectors.open_checks(venue=call.venue).select_related("venue")
     if mine:
         rows = rows.filter(server=call.staff)
     else:
@@ -241,7 +246,7 @@ def checks_list(call: Call):
         "seq": last_seq(venue_id=call.venue.pk),
         "checks": [
             serialize.check_summary(tab, total=order_selectors.totals_for(tab).total)
-            for tab in rows
+            for tab in rows[:200]
         ],
     }
 

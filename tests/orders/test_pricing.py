@@ -1,6 +1,7 @@
 """The pricing module and the money helpers: exact integers, one rounding rule."""
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from restaurant.money import (
     allocate,
     format_money,
     parse_amount,
+    percent_of,
     round_cash,
     round_half_up,
     split_evenly,
@@ -233,3 +235,144 @@ def test_discount_invariants(lines, inclusive, line_discounts, check_level):
     assert sum(t.base for t in totals.taxes) == totals.subtotal
     assert sum(t.gross for t in totals.taxes) == totals.total
     assert all(t.tax >= 0 and t.net >= 0 for t in totals.taxes)
+
+
+# Service charge ------------------------------------------------------------------------------
+
+
+def test_service_charge_is_shared_over_the_lines_and_taxed_at_their_rates():
+    steak = PricedLine(2000, 1, NINE, "L", key="steak")
+    wine = PricedLine(3000, 1, TWENTY_ONE, "H", key="wine")
+    totals = check_totals(
+        [steak, wine], prices_include_tax=True, service_charge_percent=Decimal("12.5")
+    )
+    # 5000 * 12.5% = 625, shared 2000 : 3000 -> 250 + 375
+    assert totals.service_charge == 625
+    assert dict(totals.lines) == {"steak": 2250, "wine": 3375}
+    assert [a.service_charge for a in totals.amounts] == [250, 375]
+    assert [a.total for a in totals.amounts] == [2250, 3375]
+    low, high = totals.taxes
+    assert (low.gross, low.tax) == (2250, 186)  # 2250 * 9/109 = 185.78
+    assert (high.gross, high.tax) == (3375, 586)  # 3375 * 21/121 = 585.74
+    assert totals.subtotal == totals.total == 5625
+    assert (totals.before_discounts, totals.discount) == (5000, 0)
+
+
+def test_service_charge_with_prices_excluding_tax_is_on_the_net():
+    lines = [
+        PricedLine(2000, 1, Decimal("8.875"), "NY", key="a"),
+        PricedLine(499, 1, Decimal("8.875"), "NY", key="b"),
+    ]
+    totals = check_totals(lines, prices_include_tax=False, service_charge_percent=18)
+    # 2499 * 18% = 449.82 -> 450; 450 * 2000/2499 = 360.14, 450 * 499/2499 = 89.86 -> 360 + 90
+    assert totals.service_charge == 450
+    assert dict(totals.lines) == {"a": 2360, "b": 589}
+    assert totals.subtotal == 2949
+    assert totals.tax == 262  # 2949 * 8.875% = 261.72
+    assert totals.total == 3211
+
+
+def test_service_charge_comes_after_discounts():
+    steak = PricedLine(2850, 1, NINE, "L", (), False, "steak", (PricedDiscount(amount=850),))
+    wine = PricedLine(2750, 1, TWENTY_ONE, "H", (), False, "wine")
+    totals = check_totals(
+        [steak, wine],
+        prices_include_tax=True,
+        check_discounts=[PricedDiscount(percent=10)],
+        service_charge_percent=10,
+    )
+    # after discounts 1800 + 2475 = 4275; 10% = 427.5 -> 428 (half up);
+    # 428 * 1800/4275 = 180.21, 428 * 2475/4275 = 247.79 -> 180 + 248
+    assert totals.service_charge == 428
+    assert dict(totals.lines) == {"steak": 1980, "wine": 2723}
+    assert totals.total == 4703
+    assert (totals.before_discounts, totals.discount) == (5600, 850 + 475)
+
+
+def test_service_charge_zero_changes_nothing_and_bad_percentages_are_refused():
+    lines = [line(1234, rate=NINE, code="L"), line(999, qty=3)]
+    plain = check_totals(lines, prices_include_tax=True)
+    assert check_totals(lines, prices_include_tax=True, service_charge_percent=0) == plain
+    assert plain.service_charge == 0
+    assert all(a.service_charge == 0 for a in plain.amounts)
+    comped = PricedLine(1000, 1, NINE, "L", discounts=(PricedDiscount(percent=100),))
+    assert check_totals([comped], prices_include_tax=True, service_charge_percent=10).total == 0
+    assert check_totals([], prices_include_tax=True, service_charge_percent=10).total == 0
+    assert (
+        check_totals(lines, prices_include_tax=True, service_charge_percent=100).service_charge
+        == plain.subtotal
+    )
+    for bad in (-1, Decimal("100.01"), Decimal("NaN")):
+        with pytest.raises(ValueError):
+            check_totals(lines, prices_include_tax=True, service_charge_percent=bad)
+    with pytest.raises(TypeError):
+        check_totals(lines, prices_include_tax=True, service_charge_percent=12.5)
+
+
+@given(
+    lines=priced_lines,
+    inclusive=st.booleans(),
+    line_discounts=st.lists(st.lists(discounts, max_size=2), max_size=15),
+    check_level=st.lists(discounts, max_size=3),
+    percent=st.one_of(st.integers(0, 100), st.decimals(min_value=0, max_value=100, places=2)),
+)
+def test_service_charge_invariants(lines, inclusive, line_discounts, check_level, percent):
+    lines = [
+        PricedLine(
+            ln.unit_price,
+            ln.quantity,
+            ln.tax_rate,
+            str(ln.tax_rate),
+            ln.modifiers,
+            ln.voided,
+            i,
+            tuple(line_discounts[i]) if i < len(line_discounts) else (),
+        )
+        for i, ln in enumerate(lines)
+    ]
+    plain = check_totals(lines, prices_include_tax=inclusive, check_discounts=check_level)
+    totals = check_totals(
+        lines,
+        prices_include_tax=inclusive,
+        check_discounts=check_level,
+        service_charge_percent=percent,
+    )
+    after_discounts = plain.subtotal
+    assert totals.service_charge == percent_of(after_discounts, percent)
+    assert (totals.before_discounts, totals.discount) == (plain.before_discounts, plain.discount)
+    assert totals.subtotal == after_discounts + totals.service_charge
+    assert sum(t for _, t in totals.lines) == totals.subtotal
+    assert sum(a.total for a in totals.amounts) == totals.subtotal
+    assert sum(a.service_charge for a in totals.amounts) == totals.service_charge
+    assert all(total >= 0 for _, total in totals.lines)
+    for amount, before in zip(totals.amounts, plain.amounts, strict=True):
+        assert amount.service_charge >= 0
+        assert (amount.line_discount, amount.check_discount) == (
+            before.line_discount,
+            before.check_discount,
+        )
+        assert (
+            abs(
+                Fraction(amount.service_charge)
+                - Fraction(totals.service_charge) * before.total / max(after_discounts, 1)
+            )
+            < 1
+        )
+    for tax_line in totals.taxes:
+        assert tax_line.base == sum(a.total for a in totals.amounts if a.tax_rate == tax_line.rate)
+        assert tax_line.tax >= 0 and tax_line.net >= 0
+    assert sum(t.base for t in totals.taxes) == totals.subtotal
+    assert sum(t.tax for t in totals.taxes) == totals.tax
+    assert sum(t.gross for t in totals.taxes) == totals.total
+    assert totals.total == (totals.subtotal if inclusive else totals.subtotal + totals.tax)
+
+
+def test_allocate_takes_fractions_exactly():
+    assert allocate(100, [Fraction(1, 3), Fraction(1, 3), Fraction(1, 3)]) == [34, 33, 33]
+    assert allocate(10, [Fraction(1, 3), Decimal("0.5"), 0]) == [4, 6, 0]  # 4.0 : 6.0
+    # exactly: 1/3 is more than 28 digits of 0.333..., which a Decimal 1/3 would tie with
+    third = Decimal("0.3333333333333333333333333333")
+    assert allocate(1, [third, Fraction(1, 3)]) == [0, 1]
+    assert allocate(1, [third, third]) == [1, 0]  # a real tie: the earlier part
+    with pytest.raises(TypeError):
+        allocate(10, [0.5, 0.5])

@@ -82,11 +82,14 @@ def test_only_owners_manage_staff():
         )
 
 
+TAKE_ORDERS = {"check.open", "check.order", "check.view_all", "line.void_unsent"}
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        (Role.SERVER, {"check.open", "check.order", "check.view_all", "line.void_unsent"}),
-        (Role.BARTENDER, {"check.open", "check.order", "check.view_all", "line.void_unsent"}),
+        (Role.SERVER, {*TAKE_ORDERS, "payment.take"}),
+        (Role.BARTENDER, {*TAKE_ORDERS, "payment.take"}),
         (Role.HOST, {"check.open", "check.view_all"}),
         (Role.KITCHEN, {"item.86", "kitchen.bump"}),
         (Role.MANAGER, set(permissions.PERMISSIONS) - {"menu.edit", "staff.manage", "venue.edit"}),

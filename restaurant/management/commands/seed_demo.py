@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from payments.demo import seed_payments_demo
 from restaurant.demo.seed import VENUE_SLUG, seed_demo
 from restaurant.models import Venue
 
@@ -20,7 +22,9 @@ class Command(BaseCommand):
             return
         if Venue.objects.filter(slug=VENUE_SLUG).exists():
             raise CommandError(f"The demo venue '{VENUE_SLUG}' exists already.")
-        venue = seed_demo()
+        with transaction.atomic():
+            venue = seed_demo()
+            seed_payments_demo(venue)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo venue '{venue.name}' loaded: {venue.tables.count()} tables, "
