@@ -786,7 +786,7 @@ def adjustment_add(
         (share,) = [a for a in before.amounts if a.key == line.pk]
         left = share.gross - share.line_discount
     else:
-        left = before.subtotal
+        left = before.subtotal - before.service_charge
     if left <= 0:
         if line is not None:
             message = _("There is nothing left to discount on %(item)s.") % {"item": line.name}

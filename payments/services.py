@@ -135,11 +135,25 @@ def _fraction(value, field: str) -> Fraction:
     return fraction
 
 
+def _split_message(code: str) -> str:
+    """The people's words for payments.splitting's errors (that module is pure, untranslated)."""
+    messages = {
+        "line_overassigned": _(
+            "That split would pay a line more than once: its shares add up to more than 1."
+        ),
+        "amounts_exceed_total": _("The parts add up to more than is left to pay."),
+        "unknown_line": _("A line in that split is not on this check (or was voided)."),
+        "bad_fraction": _("A share of a line is more than 0 and at most 1 (such as 1/3)."),
+        "bad_amount": _("A part's amount must be more than zero."),
+    }
+    return messages.get(code, _("That split is not possible."))
+
+
 def _validate(tab: Check, bill: Bill, specs: list[PartSpec]) -> None:
     try:
         split_check(bill.totals, specs)
     except SplitError as exc:
-        raise ValidationFailed(str(exc), code=exc.code, field="parts") from exc
+        raise ValidationFailed(_split_message(exc.code), code=exc.code, field="parts") from exc
 
 
 def _seat_label(seats: list[int]) -> str:

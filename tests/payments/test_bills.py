@@ -375,6 +375,16 @@ def test_service_charge_is_on_the_bill_and_split_with_it(bistro, till):
     bill = pay_services.bill_split(tab=big, actor=bistro.server, mode="seat")
     assert sum(v.amounts.service_charge for v in bill.parts) == 290
     assert sum(v.amounts.total for v in bill.parts) == 3190
+    # a check discount applies to what was ordered, not to the service charge on it
+    with pytest.raises(ValidationFailed):
+        order_services.adjustment_add(
+            tab=big, actor=bistro.manager, kind="discount", reason="Regulars", amount=3000
+        )
+    order_services.adjustment_add(
+        tab=big, actor=bistro.manager, kind="discount", reason="Regulars", amount=900
+    )
+    bill = bill_of(big)
+    assert (bill.totals.discount, bill.totals.service_charge, bill.total) == (900, 200, 2200)
 
 
 def test_drawer_session_from_float_to_variance(bistro, till):
