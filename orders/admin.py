@@ -3,6 +3,8 @@
 Checks change only through orders/services.py (on the tablets); here owners and managers look
 them up: the lines as they were rung in (snapshots, with their modifiers), the totals and who
 did what. Scoped to the user's venues like the rest of the admin (restaurant/admin.py).
+The check's payments and receipts are shown too: payments/admin.py attaches their inlines to
+CheckAdmin, since orders never imports payments.
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ class CheckAdmin(VenueScopedAdmin):
         "opened",
         "closed",
         "total",
+        "paid",
         "venue",
     ]
     list_display_links = ["number", "label_text"]
@@ -195,7 +198,7 @@ class CheckAdmin(VenueScopedAdmin):
     fieldsets = [
         (None, {"fields": ["venue", "number", "kind", "status", "table", "tab_name"]}),
         (None, {"fields": ["server", "guest_count", "note", "opened", "closed", "version"]}),
-        (_("Totals"), {"fields": ["totals"]}),
+        (_("Totals"), {"fields": ["totals", "paid"]}),
     ]
     readonly_fields = [
         "venue",
@@ -211,6 +214,7 @@ class CheckAdmin(VenueScopedAdmin):
         "closed",
         "version",
         "totals",
+        "paid",
     ]
 
     def get_queryset(self, request):
@@ -246,6 +250,12 @@ class CheckAdmin(VenueScopedAdmin):
     @admin.display(description=_("total"))
     def total(self, obj):
         return show_money(self._totals(obj).total, obj.venue)
+
+    @admin.display(description=_("paid"), ordering="paid_amount")
+    def paid(self, obj):
+        """What succeeded payments put toward the check, without tips (kept on the check by
+        payments/services.py; the payments themselves are listed below, see payments/admin.py)."""
+        return show_money(obj.paid_amount, obj.venue)
 
     @admin.display(description=_("totals"))
     def totals(self, obj):

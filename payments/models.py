@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Check, OrderLine
 from restaurant.models import Printer, StaffMember, Venue
+from restaurant.money import format_money
 
 
 class Drawer(models.Model):
@@ -115,7 +116,8 @@ class DrawerSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.drawer} {self.opened_at:%Y-%m-%d %H:%M}"
+        opened = self.opened_at.astimezone(self.drawer.venue.tzinfo) if self.opened_at else None
+        return f"{self.drawer} {opened:%Y-%m-%d %H:%M}" if opened else str(self.drawer)
 
 
 class DrawerMovement(models.Model):
@@ -129,8 +131,10 @@ class DrawerMovement(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     amount = models.PositiveIntegerField(_("amount (minor units)"))
     reason = models.CharField(_("reason"), max_length=200)
-    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("pay in or out")
@@ -142,7 +146,7 @@ class DrawerMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount}"
+        return f"{self.get_kind_display()} {format_money(self.amount, self.session.venue.currency)}"
 
 
 class BillPart(models.Model):
@@ -292,7 +296,7 @@ class Payment(models.Model):
         indexes = [models.Index(fields=["venue", "status"], name="payment_venue_status")]
 
     def __str__(self) -> str:
-        return f"{self.get_method_display()} {self.amount}"
+        return f"{self.get_method_display()} {format_money(self.amount, self.venue.currency)}"
 
     @property
     def collected(self) -> int:
@@ -316,8 +320,10 @@ class Receipt(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     email = models.EmailField(_("email"), blank=True)
     reprint = models.BooleanField(_("reprint"), default=False)
-    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("receipt")

@@ -478,7 +478,7 @@ def _tip(view: PartView, tab: Check, amount: int, tip, tip_percent) -> tuple[int
 
 def _drawer_session(tab: Check, session_id) -> DrawerSession:
     sessions = DrawerSession.objects.select_for_update().filter(
-        venue_id=tab.venue_id, status=DrawerSession.Status.OPEN
+        venue_id=tab.venue_id, status=DrawerSession.Status.OPEN, drawer__is_active=True
     )
     if session_id is not None:
         if isinstance(session_id, bool) or not isinstance(session_id, int):
@@ -668,13 +668,19 @@ def drawer_open(*, drawer: Drawer, actor: StaffMember, opening_float: int) -> Dr
 
 
 def _lock_open_session(session: DrawerSession) -> DrawerSession:
-    locked = DrawerSession.objects.select_for_update().select_related("drawer").get(pk=session.pk)
+    locked = (
+        DrawerSession.objects.select_for_update(of=("self",))
+        .select_related("drawer__venue", "closed_by")
+        .get(pk=session.pk)
+    )
     if locked.status != DrawerSession.Status.OPEN:
         raise Conflict(
             _("%(drawer)s was already closed at %(time)s by %(who)s.")
             % {
                 "drawer": locked.drawer,
-                "time": timezone.localtime(locked.closed_at).strftime("%H:%M"),
+                "time": timezone.localtime(locked.closed_at, locked.drawer.venue.tzinfo).strftime(
+                    "%H:%M"
+                ),
                 "who": locked.closed_by.display_name if locked.closed_by else "?",
             },
             code="drawer_closed",

@@ -344,18 +344,44 @@ RelatedOnly = admin.RelatedOnlyFieldListFilter
 # --- Venue ----------------------------------------------------------------------------------
 
 
+class VenueForm(VenueScopedForm):
+    """The tablets offer tip presets as buttons: whole percentages, 1 to 100."""
+
+    def clean_tip_presets(self):
+        presets = self.cleaned_data.get("tip_presets")
+        if presets in (None, ""):
+            return []
+        if not isinstance(presets, list) or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 < p <= 100 for p in presets
+        ):
+            raise ValidationError(
+                _("Enter whole percentages from 1 to 100 in brackets, for example [5, 10, 15]."),
+                code="tip_presets",
+            )
+        return presets
+
+
 @admin.register(Venue)
 class VenueAdmin(VenueScopedAdmin):
     edit_permission = "venue.edit"
+    form = VenueForm
     superuser_adds = True
     superuser_deletes = True
     list_display = ["name", "slug", "currency", "timezone", "language", "prices_include_tax"]
     search_fields = ["name", "slug"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "language", "timezone"]}),
+        (_("Money"), {"fields": ["currency", "prices_include_tax"]}),
         (
-            _("Money"),
-            {"fields": ["currency", "prices_include_tax", "cash_rounding", "tip_presets"]},
+            _("Bills and tips"),
+            {
+                "fields": [
+                    "tip_presets",
+                    ("tip_before_tax", "tip_before_discount"),
+                    ("service_charge_percent", "service_charge_min_guests"),
+                    "cash_rounding",
+                ]
+            },
         ),
         (
             _("Receipts"),

@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
+from payments import models as pm
 from restaurant import models as m
 from restaurant.pins import pin_digest
 
@@ -158,3 +160,60 @@ def attach(item: m.MenuItem, *groups: m.ModifierGroup) -> None:
     start = item.group_links.count()
     for offset, group in enumerate(groups):
         m.ItemModifierGroup.objects.create(item=item, group=group, sort_order=start + offset)
+
+
+class DrawerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = pm.Drawer
+
+    venue = factory.SubFactory(VenueFactory)
+    name = factory.Sequence(lambda n: f"Drawer {n}")
+
+
+class DrawerSessionFactory(factory.django.DjangoModelFactory):
+    """An open drawer session (close it with payments.services.drawer_close)."""
+
+    class Meta:
+        model = pm.DrawerSession
+
+    venue = factory.SubFactory(VenueFactory)
+    drawer = factory.SubFactory(DrawerFactory, venue=factory.SelfAttribute("..venue"))
+    opened_by = factory.SubFactory(
+        StaffFactory, venue=factory.SelfAttribute("..venue"), role=m.StaffMember.Role.MANAGER
+    )
+    opening_float = 10000
+
+
+class BillPartFactory(factory.django.DjangoModelFactory):
+    """One open part of a check's bill: pass tab= (the whole check, an equal share)."""
+
+    class Meta:
+        model = pm.BillPart
+
+    position = factory.Sequence(lambda n: n + 1)
+    kind = pm.BillPart.Kind.EVEN
+    created_by = factory.SelfAttribute("tab.server")
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A succeeded card payment on a check: pass tab=. Cash needs drawer_session= too.
+
+    The row only: it does not mark the part paid or move the check's paid amount (the
+    services do that; use payments.services to test them).
+    """
+
+    class Meta:
+        model = pm.Payment
+
+    venue = factory.SelfAttribute("tab.venue")
+    part = factory.SubFactory(BillPartFactory, tab=factory.SelfAttribute("..tab"))
+    method = pm.Payment.Method.CARD
+    status = pm.Payment.Status.SUCCEEDED
+    amount = 1000
+    server = factory.SelfAttribute("tab.server")
+    taken_by = factory.SelfAttribute("server")
+    card_brand = factory.LazyAttribute(lambda p: "visa" if p.method == "card" else "")
+    card_last4 = factory.LazyAttribute(lambda p: "4242" if p.method == "card" else "")
+    succeeded_at = factory.LazyAttribute(
+        lambda p: timezone.now() if p.status == pm.Payment.Status.SUCCEEDED else None
+    )

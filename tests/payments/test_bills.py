@@ -289,9 +289,16 @@ def test_refusals_change_nothing(bistro, till):
     assert money_state(tab) == before
 
 
-def test_cash_needs_an_open_drawer(bistro):
+def test_cash_needs_an_open_drawer_in_use(bistro):
     tab, _ = table_check(bistro, lines=[(bistro.steak, 1)])
     before = money_state(tab)
+    with pytest.raises(Conflict) as exc:
+        pay_services.payment_cash(tab=tab, actor=bistro.server)
+    assert exc.value.code == "no_open_drawer"
+    assert money_state(tab) == before
+    pay_services.drawer_open(drawer=bistro.drawer, actor=bistro.manager, opening_float=0)
+    bistro.drawer.is_active = False  # taken out of use in the admin while open
+    bistro.drawer.save()
     with pytest.raises(Conflict) as exc:
         pay_services.payment_cash(tab=tab, actor=bistro.server)
     assert exc.value.code == "no_open_drawer"

@@ -23,6 +23,7 @@ from django.utils.text import capfirst
 
 from kitchen.models import PrintJob, Ticket, TicketItem
 from orders.models import Adjustment, Check, CheckAudit, LineModifier, OrderLine
+from payments.models import Drawer, DrawerSession, Payment
 from restaurant import services
 from restaurant.admin_forms import venue_id_of, venue_lookup, venue_of
 from restaurant.models import (
@@ -43,12 +44,15 @@ from restaurant.models import (
 )
 from tests.factories import (
     CategoryFactory,
+    DrawerFactory,
+    DrawerSessionFactory,
     FloorAreaFactory,
     MenuFactory,
     MenuItemFactory,
     MenuWindowFactory,
     ModifierFactory,
     ModifierGroupFactory,
+    PaymentFactory,
     PrinterFactory,
     StaffFactory,
     StationFactory,
@@ -60,10 +64,19 @@ from tests.factories import (
 )
 
 Role = StaffMember.Role
-VENUE_APPS = {"restaurant", "orders", "kitchen"}
+VENUE_APPS = {"restaurant", "orders", "kitchen", "payments"}
 
 # Venue-scoped models an owner may not add in the admin (everything else they may).
-OWNER_CANNOT_ADD = {Venue, Check, CheckAudit, PinAttempt, Ticket, PrintJob}
+OWNER_CANNOT_ADD = {
+    Venue,
+    Check,
+    CheckAudit,
+    PinAttempt,
+    Ticket,
+    PrintJob,
+    DrawerSession,
+    Payment,
+}
 
 
 def _label(model) -> str:
@@ -118,6 +131,9 @@ class World:
     pin_attempt: PinAttempt
     ticket: Ticket
     print_job: PrintJob
+    drawer: Drawer
+    drawer_session: DrawerSession
+    payment: Payment
 
 
 @pytest.fixture
@@ -183,6 +199,16 @@ def world(db) -> World:
         kind=PrintJob.Kind.ORDER,
         payload=b"\x1b@\x1bt\x13GRILL\n2 x Steak frites\n\x1dV\x00",
     )
+    drawer = DrawerFactory(venue=venue, name="Bar till")
+    drawer_session = DrawerSessionFactory(venue=venue, drawer=drawer, opened_by=manager)
+    payment = PaymentFactory(
+        tab=check,
+        method="cash",
+        amount=2000,
+        tip=200,
+        drawer_session=drawer_session,
+        taken_by=server,
+    )
     return World(
         venue=venue,
         other=other,
@@ -208,6 +234,9 @@ def world(db) -> World:
         pin_attempt=pin_attempt,
         ticket=ticket,
         print_job=print_job,
+        drawer=drawer,
+        drawer_session=drawer_session,
+        payment=payment,
     )
 
 
@@ -232,6 +261,9 @@ def _rows(world: World) -> dict:
         PinAttempt: world.pin_attempt,
         Ticket: world.ticket,
         PrintJob: world.print_job,
+        Drawer: world.drawer,
+        DrawerSession: world.drawer_session,
+        Payment: world.payment,
         # django.contrib.auth, for the superuser
         world.owner.user.__class__: world.owner.user,
         Group: Group.objects.get_or_create(name="Accountants")[0],
