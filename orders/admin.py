@@ -23,6 +23,7 @@ from restaurant.admin import (
     RelatedOnly,
     VenueScopedAdmin,
     VenueScopedTabularInline,
+    money_table,
     money_text,
     show_money,
     venue_time,
@@ -274,10 +275,7 @@ class CheckAdmin(VenueScopedAdmin):
             }
             rows.append((label, show_money(tax.tax, venue)))
         rows.append((gettext("Total"), show_money(totals.total, venue)))
-        return format_html(
-            '<table class="check-totals">{}</table>',
-            format_html_join("", '<tr><td>{}</td><td style="text-align:right">{}</td></tr>', rows),
-        )
+        return money_table(rows, "check-totals")
 
 
 @admin.register(CheckAudit)

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib import admin
 from django.db.models import Count, Prefetch, Sum
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +31,7 @@ from restaurant.admin import (
     RelatedOnly,
     VenueScopedAdmin,
     VenueScopedTabularInline,
+    money_table,
     money_text,
     show_money,
     venue_time,
@@ -91,14 +92,6 @@ def _variance(amount: int | None, venue: Venue) -> str:
             gettext("over"),
         )
     return show_money(amount, venue)
-
-
-def _money_table(rows) -> str:
-    """(label, value) rows as a small two-column table, amounts right-aligned."""
-    return format_html(
-        '<table class="money-breakdown">{}</table>',
-        format_html_join("", '<tr><td>{}</td><td style="text-align:right">{}</td></tr>', rows),
-    )
 
 
 # --- Drawers --------------------------------------------------------------------------------
@@ -406,7 +399,7 @@ class DrawerSessionAdmin(VenueScopedAdmin):
             rows.append((gettext("Variance"), _variance(obj.variance, venue)))
         else:
             rows.append((gettext("Counted"), gettext("not yet: the drawer is open")))
-        return _money_table(rows)
+        return money_table(rows)
 
     @admin.display(description=_("count by denomination"))
     def denominations_counted(self, obj):
@@ -427,7 +420,7 @@ class DrawerSessionAdmin(VenueScopedAdmin):
             for value, count in sorted(counts, reverse=True)
         ]
         rows.append((gettext("Total"), show_money(sum(v * c for v, c in counts), venue)))
-        return _money_table(rows)
+        return money_table(rows)
 
 
 # --- Payments: the tip report -----------------------------------------------------------------

@@ -36,7 +36,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -154,6 +154,15 @@ def show_money(amount: int | None, venue: Venue, *, signed: bool = False) -> str
     """money_text as HTML that never wraps between the symbol and the number."""
     return format_html(
         '<span style="white-space:nowrap">{}</span>', money_text(amount, venue, signed=signed)
+    )
+
+
+def money_table(rows, css_class: str = "money-breakdown") -> str:
+    """(label, amount text) rows as a small two-column table, amounts right-aligned."""
+    return format_html(
+        '<table class="{}">{}</table>',
+        css_class,
+        format_html_join("", '<tr><td>{}</td><td style="text-align:right">{}</td></tr>', rows),
     )
 
 
