@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Prefetch, Sum
 from django.urls import reverse
@@ -25,7 +26,16 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from orders.admin import CheckAdmin
-from payments.models import Drawer, DrawerMovement, DrawerSession, Payment, Receipt
+from payments import card
+from payments.models import (
+    CardReader,
+    Drawer,
+    DrawerMovement,
+    DrawerSession,
+    Payment,
+    Receipt,
+    TerminalLocation,
+)
 from payments.selectors import drawer_expected
 from restaurant.admin import (
     RelatedOnly,
@@ -37,6 +47,7 @@ from restaurant.admin import (
     venue_time,
 )
 from restaurant.admin_forms import register_venue_lookup
+from restaurant.errors import DomainError
 from restaurant.models import Printer, StaffMember, Venue
 
 register_venue_lookup(DrawerMovement, "session__venue")
@@ -676,3 +687,77 @@ class CheckReceiptInline(VenueScopedTabularInline):
 # inlines are attached to the registered CheckAdmin from here, when the admin autodiscovers
 # payments/admin.py (after orders/admin.py, which this module imports anyway).
 CheckAdmin.inlines = [*CheckAdmin.inlines, CheckPaymentInline, CheckReceiptInline]
+
+
+# --- Card readers (Stripe Terminal) -------------------------------------------------------------
+
+
+class CardReaderAddForm(forms.ModelForm):
+    """Adding a reader registers it with Stripe (payments.card.card_reader_register)."""
+
+    registration_code = forms.CharField(
+        label=_("registration code"),
+        help_text=_(
+            "The code the reader shows when you register it; simulated-wpe adds a simulated "
+            "reader (Stripe test mode and the local emulator)."
+        ),
+    )
+
+    class Meta:
+        model = CardReader
+        fields = ["venue", "label"]
+
+    def clean(self):
+        cleaned = super().clean()
+        venue, label = cleaned.get("venue"), cleaned.get("label")
+        code = cleaned.get("registration_code")
+        if venue and label and code and not self.errors:
+            try:
+                self.registered = card.card_reader_register(
+                    venue=venue, label=label, registration_code=code
+                )
+            except DomainError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+    def save(self, commit=True):
+        return self.registered
+
+
+@admin.register(CardReader)
+class CardReaderAdmin(VenueScopedAdmin):
+    view_permission = DRAWER_PERMISSION
+    edit_permission = DRAWER_PERMISSION
+    list_display = ["label", "stripe_id", "device_type", "location_id", "is_active", "venue"]
+    list_filter = [("venue", RelatedOnly), "is_active"]
+    search_fields = ["label", "stripe_id"]
+    fields = ["venue", "label", "stripe_id", "device_type", "location_id", "is_active"]
+    readonly_fields = ["stripe_id", "device_type", "location_id"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = CardReaderAddForm
+            kwargs["fields"] = ["venue", "label", "registration_code"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["venue", "label", "registration_code"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return super().get_readonly_fields(request, obj) if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        # On add the form registered and saved the reader already.
+
+
+@admin.register(TerminalLocation)
+class TerminalLocationAdmin(VenueScopedAdmin):
+    view_permission = DRAWER_PERMISSION
+    read_only = True
+    list_display = ["display_name", "stripe_id", "venue"]
+    fields = ["venue", "display_name", "stripe_id"]
+    readonly_fields = fields

@@ -243,6 +243,10 @@ class Payment(models.Model):
         FAILED = "failed", _("Failed")
         CANCELED = "canceled", _("Canceled")
 
+    class Channel(models.TextChoices):
+        READER = "reader", _("Card reader")
+        TAP_TO_PAY = "tap_to_pay", _("Tap to Pay")
+
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="+")
     tab = models.ForeignKey(Check, on_delete=models.PROTECT, related_name="payments")
     part = models.ForeignKey(BillPart, on_delete=models.PROTECT, related_name="payments")
@@ -275,6 +279,27 @@ class Payment(models.Model):
     )
     card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
     card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    # --- card payments (payments/card.py) ---------------------------------------------------
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, blank=True, default=""
+    )
+    reader = models.ForeignKey(
+        "CardReader",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("card reader"),
+    )
+    tip_on_reader = models.BooleanField(_("tip chosen on the reader"), default=False)
+    stripe_payment_intent = models.CharField(
+        _("Stripe PaymentIntent"), max_length=255, null=True, blank=True, unique=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts on the reader"), default=0)
+    failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
+    failure_message = models.CharField(_("failure"), max_length=255, blank=True)
+    refunded = models.PositiveIntegerField(_("refunded (minor units)"), default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     succeeded_at = models.DateTimeField(_("succeeded"), null=True, blank=True)
 
@@ -291,6 +316,16 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=Q(method="cash") | (Q(rounding=0) & Q(change=0)),
                 name="payment_rounding_cash_only",
+            ),
+            # One card payment in progress per part: a retried or concurrent "pay by card"
+            # reuses it, so a part can never have two PaymentIntents charging it.
+            models.UniqueConstraint(
+                fields=["part"],
+                condition=Q(method="card", status="pending"),
+                name="payment_one_pending_card_per_part",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded__lte=F("amount") + F("tip")), name="payment_refund_lte_paid"
             ),
         ]
         indexes = [models.Index(fields=["venue", "status"], name="payment_venue_status")]
@@ -337,3 +372,116 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.tab_id}"
+
+
+class TerminalLocation(models.Model):
+    """The venue's Stripe Terminal location (readers and Tap to Pay phones belong to it)."""
+
+    venue = models.OneToOneField(Venue, on_delete=models.CASCADE, related_name="terminal_location")
+    stripe_id = models.CharField(_("Stripe location id"), max_length=255, unique=True)
+    display_name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        verbose_name = _("Terminal location")
+        verbose_name_plural = _("Terminal locations")
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.stripe_id})"
+
+
+class CardReader(models.Model):
+    """A Stripe Terminal smart reader registered for the venue (server-driven)."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="card_readers")
+    label = models.CharField(_("label"), max_length=60)
+    stripe_id = models.CharField(_("Stripe reader id"), max_length=255, unique=True)
+    location_id = models.CharField(_("Stripe location id"), max_length=255, blank=True)
+    device_type = models.CharField(_("device type"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("card reader")
+        verbose_name_plural = _("card readers")
+        ordering = ["venue", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class StripeCall(models.Model):
+    """An idempotency key, stored before the Stripe call it is sent with.
+
+    A retried call (the same operation of the same payment) reuses its key, so Stripe answers
+    with what it did the first time instead of doing it again.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="stripe_calls")
+    operation = models.CharField(max_length=40)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["payment", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "operation"], name="stripecall_one_key_per_operation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.idempotency_key}"
+
+
+class Refund(models.Model):
+    """Money given back on a captured card payment (full or partial, a manager approved)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.PositiveIntegerField(_("amount (minor units)"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    stripe_id = models.CharField(_("Stripe refund id"), max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    staff = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    approved_by = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by")
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["payment", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.payment_id}"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe webhook event, stored by its id before it is handled (a duplicate is a no-op)."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=80)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"

@@ -38,9 +38,25 @@ class PartView:
         return max(0, self.amounts.total - self.paid)
 
     @property
+    def card_pending(self) -> Payment | None:
+        """A card payment waiting on a reader or a phone for this part, if any."""
+        return next(
+            (
+                p
+                for p in self.payments
+                if p.method == Payment.Method.CARD and p.status == Payment.Status.PENDING
+            ),
+            None,
+        )
+
+    @property
     def locked(self) -> bool:
-        """Paid, or partly paid: a new split keeps it as it is."""
-        return self.part.status == BillPart.Status.PAID or self.paid > 0
+        """Paid, partly paid, or being paid by card: a new split keeps it as it is."""
+        return (
+            self.part.status == BillPart.Status.PAID
+            or self.paid > 0
+            or self.card_pending is not None
+        )
 
 
 @dataclass

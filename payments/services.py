@@ -562,6 +562,13 @@ def payment_cash(
 
 def _payable(tab: Check, view: PartView, amount) -> int:
     """The amount a payment may put toward the part: more than 0, at most its balance."""
+    if view.card_pending is not None:
+        raise Conflict(
+            _("%(part)s is being paid by card right now; wait for it or cancel it.")
+            % {"part": view.part.label or view.part.position},
+            code="part_in_progress",
+            field="part",
+        )
     if view.part.status == BillPart.Status.PAID or view.balance <= 0:
         raise Conflict(
             _("%(part)s is already paid.") % {"part": view.part.label or view.part.position},

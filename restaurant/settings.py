@@ -207,6 +207,25 @@ else:
     EMAIL_FILE_PATH = DATA_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "brigade@localhost")
 
+# --- Stripe (payments/stripe_api.py is the only module that talks to it) ----------------------
+# STRIPE_API_BASE unset: real Stripe (test or live keys). `make run` points it at the local
+# emulator (`manage.py stripe_emulator`), with the emulator's development keys as defaults.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/")
+_emulated = bool(STRIPE_API_BASE) and not PRODUCTION
+STRIPE_SECRET_KEY = os.environ.get(
+    "STRIPE_SECRET_KEY", "sk_test_brigade_emulator" if _emulated else ""
+)
+STRIPE_WEBHOOK_SECRET = os.environ.get(
+    "STRIPE_WEBHOOK_SECRET", "whsec_brigade_emulator" if _emulated else ""
+)
+STRIPE_EMULATOR_PORT = int(os.environ.get("STRIPE_EMULATOR_PORT", "12111"))
+STRIPE_WEBHOOK_URL = os.environ.get(
+    "STRIPE_WEBHOOK_URL", "http://127.0.0.1:8000/payments/stripe/webhook/"
+)
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "2"))
+# Seconds a card payment may wait for its webhook before the tablet's polling asks Stripe.
+STRIPE_POLL_AFTER_SECONDS = float(os.environ.get("STRIPE_POLL_AFTER_SECONDS", "3"))
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

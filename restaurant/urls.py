@@ -21,4 +21,5 @@ urlpatterns = [
     path("pos/", include("pos.urls")),
     path("kitchen/", include("kitchen.urls")),
     path("kds/", include("kitchen.kds_urls")),
+    path("payments/", include("payments.urls")),
 ]

@@ -80,6 +80,7 @@ CHECK_ID = path_param("check_id", "The check's id.")
 LINE_ID = path_param("line_id", "An order line of the check.")
 DRAWER_ID = path_param("drawer_id", "A cash drawer.")
 SESSION_ID = path_param("session_id", "A drawer session.")
+PAYMENT_ID = path_param("payment_id", "A payment.")
 IDEMPOTENCY = {"$ref": "#/components/parameters/IdempotencyKey"}
 
 PUBLIC_AUTH: list = []
@@ -438,6 +439,14 @@ SCHEMAS = {
             "change": MONEY,
             "card_brand": STR,
             "card_last4": STR,
+            "channel": {"enum": ["", "reader", "tap_to_pay"]},
+            "reader": nullable(ID),
+            "tip_on_reader": BOOL,
+            "stripe_payment_intent": nullable(STR),
+            "attempts": INT,
+            "failure_code": STR,
+            "failure_message": {**STR, "description": "Why the last try failed (declined...)."},
+            "refunded": MONEY,
             "server": {**ID, "description": "The check's server, to whom the tip goes."},
             "taken_by": ID,
             "drawer_session": nullable(ID),
@@ -578,6 +587,12 @@ def _paths() -> dict:
     bill_only = ok(obj({"bill": ref("Bill")}, ("bill",)))
     bill_and_check = ok(obj({"bill": ref("Bill"), "check": ref("Check")}, ("bill", "check")))
     session_only = ok(obj({"session": ref("DrawerSession")}, ("session",)))
+    card_answer = ok(
+        obj(
+            {"payment": ref("Payment"), "bill": ref("Bill"), "check": ref("Check")},
+            ("payment", "bill", "check"),
+        )
+    )
     return {
         "/auth/pair": {
             "post": {
@@ -1079,6 +1094,144 @@ def _paths() -> dict:
                 ),
                 status="201",
                 params=[CHECK_ID],
+            )
+        },
+        "/checks/{check_id}/card-payments": {
+            "post": write(
+                "Pay a part by card: on a smart reader, or with Tap to Pay on a phone",
+                obj(
+                    {
+                        "part": {**ID, "description": "Omit when the bill has one open part."},
+                        "channel": {"enum": ["reader", "tap_to_pay"], "default": "reader"},
+                        "reader": {**ID, "description": "reader: which one (GET /readers)."},
+                        "amount": {
+                            **MONEY,
+                            "description": "Toward the part; default: its balance.",
+                        },
+                        "tip": {
+                            **MONEY,
+                            "description": "Chosen on the tablet: in the amount "
+                            "charged, the reader skips its tip screen.",
+                        },
+                        "tip_percent": {"oneOf": [{"type": "number"}, DECIMAL]},
+                        "tip_on_reader": {
+                            **BOOL,
+                            "description": "The guest picks the tip on "
+                            "the reader (its suggestions use the venue's tip "
+                            "basis).",
+                        },
+                        "version": VERSION,
+                    },
+                    additionalProperties=False,
+                ),
+                ok(
+                    obj(
+                        {
+                            "payment": ref("Payment"),
+                            "client_secret": {
+                                **STR,
+                                "description": "tap_to_pay: for the Terminal SDK on the "
+                                "phone to collect and confirm the PaymentIntent.",
+                            },
+                            "bill": ref("Bill"),
+                            "check": ref("Check"),
+                        },
+                        ("payment", "bill", "check"),
+                    ),
+                    "Started (or, retried, the same payment)",
+                ),
+                status="201",
+                params=[CHECK_ID],
+                description="One card payment in progress per part: a retried or concurrent "
+                "request returns the same payment and PaymentIntent. Errors: `part_in_progress`, "
+                "`terminal_reader_busy`, `terminal_reader_offline`, `terminal_reader_timeout`, "
+                "`overpayment`, `part_paid`, `stale_version`, `stripe_not_configured`.",
+            )
+        },
+        "/card-payments/{payment_id}": {
+            "get": read(
+                "How a card payment is going (polled by the tablet; asks Stripe when the "
+                "webhook is late)",
+                card_answer,
+                params=[PAYMENT_ID],
+                extra_errors=("404",),
+            )
+        },
+        "/card-payments/{payment_id}/retry": {
+            "post": write(
+                "Show a declined card payment on the reader again (same PaymentIntent)",
+                None,
+                card_answer,
+                params=[PAYMENT_ID],
+            )
+        },
+        "/card-payments/{payment_id}/cancel": {
+            "post": write(
+                "Cancel a card payment that is still waiting (the reader's screen and the "
+                "PaymentIntent)",
+                None,
+                card_answer,
+                params=[PAYMENT_ID],
+            )
+        },
+        "/card-payments/{payment_id}/capture": {
+            "post": write(
+                "Tap to Pay: capture after the phone collected and confirmed the card",
+                None,
+                card_answer,
+                params=[PAYMENT_ID],
+                description="Errors: `not_authorized` (the PaymentIntent is not authorized).",
+            )
+        },
+        "/payments/{payment_id}/refunds": {
+            "post": write(
+                "Refund a captured card payment, fully or partly (a manager's PIN approves)",
+                obj(
+                    {
+                        "amount": {**MONEY, "description": "Default: all that is left."},
+                        "reason": STR,
+                        "approver_pin": STR,
+                    },
+                    ("reason",),
+                    additionalProperties=False,
+                ),
+                ok(obj({"refund": {"type": "object"}, "payment": ref("Payment")})),
+                status="201",
+                params=[PAYMENT_ID],
+            )
+        },
+        "/readers": {
+            "get": read(
+                "The venue's card readers",
+                ok(
+                    obj(
+                        {
+                            "readers": array(
+                                obj(
+                                    {
+                                        "id": ID,
+                                        "label": STR,
+                                        "device_type": STR,
+                                        "stripe_id": STR,
+                                    }
+                                )
+                            )
+                        }
+                    )
+                ),
+            )
+        },
+        "/terminal/connection-token": {
+            "post": write(
+                "Tap to Pay: a Stripe Terminal connection token for this signed-in device",
+                None,
+                ok(obj({"secret": STR, "location": STR}, ("secret", "location"))),
+            )
+        },
+        "/terminal/location": {
+            "get": read(
+                "Tap to Pay: the venue's Stripe Terminal location",
+                ok(obj({"location": obj({"id": STR, "display_name": STR})})),
             )
         },
         "/drawers": {

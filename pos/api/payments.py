@@ -9,15 +9,15 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from orders import services as order_services
-from payments import receipts
+from payments import card, receipts
 from payments import selectors as pay_selectors
 from payments import services as pay_services
-from payments.models import Drawer, DrawerSession, Payment
+from payments.models import CardReader, Drawer, DrawerSession, Payment
 from pos.api import serialize
 from pos.api.http import Call, endpoint, not_found
 from pos.api.views import _approver, _check, _check_body, _may_see
 from restaurant import permissions
-from restaurant.errors import ValidationFailed
+from restaurant.errors import Conflict, ValidationFailed
 
 
 def _bill_body(call: Call, check_id: int) -> dict:
@@ -236,3 +236,143 @@ def drawer_close(call: Call, session_id: int):
         note=call.get_str("note"),
     )
     return {"session": _session_body(session)}
+
+
+# --- card payments: smart readers and Tap to Pay ------------------------------------------------
+
+
+def _payment(call: Call, payment_id: int) -> Payment:
+    payment = (
+        Payment.objects.select_related("tab__venue", "reader", "part")
+        .filter(pk=payment_id, venue=call.venue)
+        .first()
+    )
+    if payment is None:
+        raise not_found(_("payment"))
+    return payment
+
+
+def _card_body(call: Call, payment: Payment, **extra) -> dict:
+    payment = Payment.objects.select_related("reader").get(pk=payment.pk)
+    return {
+        **extra,
+        "payment": serialize.payment_json(payment),
+        "bill": _bill_body(call, payment.tab_id),
+        "check": _check_body(call, payment.tab_id),
+    }
+
+
+@endpoint()
+def readers(call: Call):
+    rows = CardReader.objects.filter(venue=call.venue, is_active=True).order_by("label")
+    return {
+        "readers": [
+            {"id": r.pk, "label": r.label, "device_type": r.device_type, "stripe_id": r.stripe_id}
+            for r in rows
+        ]
+    }
+
+
+@endpoint(
+    write=True,
+    fields=(
+        "part",
+        "channel",
+        "reader",
+        "amount",
+        "tip",
+        "tip_percent",
+        "tip_on_reader",
+        "version",
+    ),
+)
+def card_payment_create(call: Call, check_id: int):
+    tab = _check(call, check_id)
+    payment = card.card_payment_start(
+        tab=tab,
+        actor=call.staff,
+        part_id=call.get_int("part"),
+        channel=call.get_str("channel", default=Payment.Channel.READER),
+        reader_id=call.get_int("reader"),
+        amount=call.get_int("amount"),
+        tip=call.get_int("tip"),
+        tip_percent=call.get_decimal("tip_percent"),
+        tip_on_reader=bool(call.get_bool("tip_on_reader", default=False)),
+        expected_version=call.version(),
+    )
+    extra = {}
+    if payment.channel == Payment.Channel.TAP_TO_PAY:
+        extra["client_secret"] = card.client_secret(payment)
+    return 201, _card_body(call, payment, **extra)
+
+
+@endpoint()
+def card_payment(call: Call, payment_id: int):
+    payment = card.card_payment_poll(payment=_payment(call, payment_id))
+    return _card_body(call, payment)
+
+
+@endpoint(write=True)
+def card_payment_retry(call: Call, payment_id: int):
+    payment = card.card_payment_retry(payment=_payment(call, payment_id), actor=call.staff)
+    return _card_body(call, payment)
+
+
+@endpoint(write=True)
+def card_payment_cancel(call: Call, payment_id: int):
+    payment = card.card_payment_cancel(payment=_payment(call, payment_id), actor=call.staff)
+    return _card_body(call, payment)
+
+
+@endpoint(write=True)
+def card_payment_capture(call: Call, payment_id: int):
+    """Tap to Pay: the phone app collected and confirmed the PaymentIntent; capture it."""
+    payment = _payment(call, payment_id)
+    permissions.require(call.staff, "payment.take")
+    payment = card.card_payment_sync(payment=payment)
+    if payment.status == Payment.Status.PENDING:
+        raise Conflict(
+            _("The card has not been authorized yet: collect it on the phone first."),
+            code="not_authorized",
+        )
+    return _card_body(call, payment)
+
+
+@endpoint(
+    write=True,
+    fields=("amount", "reason", "approver_pin"),
+    field_map={"approver": "approver_pin"},
+)
+def payment_refund(call: Call, payment_id: int):
+    payment = _payment(call, payment_id)
+    refund = card.payment_refund(
+        payment=payment,
+        actor=call.staff,
+        amount=call.get_int("amount"),
+        reason=call.get_str("reason"),
+        approver=_approver(call, "discount.approve"),
+    )
+    return 201, {
+        "refund": {
+            "id": refund.pk,
+            "amount": refund.amount,
+            "status": refund.status,
+            "stripe_id": refund.stripe_id,
+        },
+        "payment": serialize.payment_json(Payment.objects.get(pk=payment.pk)),
+    }
+
+
+@endpoint(write=True)
+def connection_token(call: Call):
+    """Tap to Pay: a connection token for the Stripe Terminal SDK on this staff device."""
+    permissions.require(call.staff, "payment.take")
+    location = card.venue_location(call.venue)
+    token = card.connection_token(venue=call.venue)
+    return {"secret": token["secret"], "location": location.stripe_id}
+
+
+@endpoint()
+def terminal_location(call: Call):
+    location = card.venue_location(call.venue)
+    return {"location": {"id": location.stripe_id, "display_name": location.display_name}}

@@ -53,6 +53,35 @@ urlpatterns = [
     path(f"{CHECK}/close", route(post=pay.bill_close), name="check-close"),
     path(f"{CHECK}/reopen", route(post=pay.reopen), name="check-reopen"),
     path(f"{CHECK}/receipts", route(post=pay.receipt_create), name="check-receipts"),
+    path(f"{CHECK}/card-payments", route(post=pay.card_payment_create), name="check-card-payments"),
+    path("card-payments/<api_id:payment_id>", route(get=pay.card_payment), name="card-payment"),
+    path(
+        "card-payments/<api_id:payment_id>/retry",
+        route(post=pay.card_payment_retry),
+        name="card-payment-retry",
+    ),
+    path(
+        "card-payments/<api_id:payment_id>/cancel",
+        route(post=pay.card_payment_cancel),
+        name="card-payment-cancel",
+    ),
+    path(
+        "card-payments/<api_id:payment_id>/capture",
+        route(post=pay.card_payment_capture),
+        name="card-payment-capture",
+    ),
+    path(
+        "payments/<api_id:payment_id>/refunds",
+        route(post=pay.payment_refund),
+        name="payment-refunds",
+    ),
+    path("readers", route(get=pay.readers), name="readers"),
+    path(
+        "terminal/connection-token",
+        route(post=pay.connection_token),
+        name="terminal-connection-token",
+    ),
+    path("terminal/location", route(get=pay.terminal_location), name="terminal-location"),
     path("drawers", route(get=pay.drawers), name="drawers"),
     path("drawers/<api_id:drawer_id>/open", route(post=pay.drawer_open), name="drawer-open"),
     path(

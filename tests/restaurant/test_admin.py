@@ -23,7 +23,7 @@ from django.utils.text import capfirst
 
 from kitchen.models import PrintJob, Ticket, TicketItem
 from orders.models import Adjustment, Check, CheckAudit, LineModifier, OrderLine
-from payments.models import Drawer, DrawerSession, Payment
+from payments.models import CardReader, Drawer, DrawerSession, Payment, TerminalLocation
 from restaurant import services
 from restaurant.admin_forms import venue_id_of, venue_lookup, venue_of
 from restaurant.models import (
@@ -76,6 +76,7 @@ OWNER_CANNOT_ADD = {
     PrintJob,
     DrawerSession,
     Payment,
+    TerminalLocation,  # made in Stripe when the first reader is registered
 }
 
 
@@ -134,6 +135,8 @@ class World:
     drawer: Drawer
     drawer_session: DrawerSession
     payment: Payment
+    location: TerminalLocation
+    reader: CardReader
 
 
 @pytest.fixture
@@ -209,6 +212,17 @@ def world(db) -> World:
         drawer_session=drawer_session,
         taken_by=server,
     )
+    # Rows as registering a reader leaves them (the Stripe side is tested in tests/payments).
+    location = TerminalLocation.objects.create(
+        venue=venue, stripe_id="tml_admin_test", display_name=venue.name
+    )
+    reader = CardReader.objects.create(
+        venue=venue,
+        label="Terrace reader",
+        stripe_id="tmr_admin_test",
+        location_id=location.stripe_id,
+        device_type="simulated_wisepos_e",
+    )
     return World(
         venue=venue,
         other=other,
@@ -237,6 +251,8 @@ def world(db) -> World:
         drawer=drawer,
         drawer_session=drawer_session,
         payment=payment,
+        location=location,
+        reader=reader,
     )
 
 
@@ -264,6 +280,8 @@ def _rows(world: World) -> dict:
         Drawer: world.drawer,
         DrawerSession: world.drawer_session,
         Payment: world.payment,
+        TerminalLocation: world.location,
+        CardReader: world.reader,
         # django.contrib.auth, for the superuser
         world.owner.user.__class__: world.owner.user,
         Group: Group.objects.get_or_create(name="Accountants")[0],

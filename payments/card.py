@@ -1,0 +1,606 @@
+"""Card payments on Stripe Terminal: smart readers (server-driven) and Tap to Pay phones.
+
+A card payment is a `Payment` (method card, status pending) created under the check's lock
+before anything is sent to Stripe, with one PaymentIntent for its whole life:
+
+    start:   Payment row + its idempotency keys stored  ->  PaymentIntent created (manual
+             capture)  ->  reader: process_payment_intent (on-reader tip or skip_tipping)
+    then:    webhook terminal.reader.action_succeeded / payment_intent.* (or the tablet's
+             polling) -> `card_payment_sync`: retrieve the PaymentIntent, capture it with the
+             tip if it is authorized, record what Stripe says -> the part is paid, the check
+             may close
+    declined: the payment stays pending with the reason; "try again" processes the same
+             PaymentIntent again (a new attempt), or it is canceled
+
+There is at most one pending card payment per part (a partial unique index), every Stripe
+write carries an idempotency key stored before the call (`StripeCall`), and anything uncertain
+(a timeout, a webhook out of order) is resolved by retrieving the PaymentIntent, never by
+creating another one: a part can be charged once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders import services as order_services
+from orders.models import Check
+from orders.selectors import check_with_lines
+from payments import stripe_api
+from payments.models import CardReader, Payment, Refund, StripeCall, TerminalLocation, WebhookEvent
+from payments.selectors import bill_for, payment_tip_basis
+from payments.services import (
+    _amount,
+    _ensure_part,
+    _lock_bill,
+    _payable,
+    _tip,
+    payment_settled,
+)
+from restaurant import permissions
+from restaurant.errors import Conflict, NotFound, ValidationFailed
+from restaurant.models import StaffMember
+from restaurant.money import format_money
+
+
+def _key(payment: Payment, operation: str) -> str:
+    """The idempotency key of one operation on one payment, stored before it is used."""
+    call = StripeCall.objects.filter(payment=payment, operation=operation).first()
+    if call is None:
+        try:
+            with transaction.atomic():
+                call = StripeCall.objects.create(
+                    payment=payment,
+                    operation=operation,
+                    idempotency_key=f"brigade-{payment.pk}-{operation}-{uuid.uuid4().hex[:12]}",
+                )
+        except IntegrityError:  # another request stored it first: use theirs
+            call = StripeCall.objects.get(payment=payment, operation=operation)
+    return call.idempotency_key
+
+
+def _reader(tab: Check, reader_id) -> CardReader:
+    if isinstance(reader_id, bool) or not isinstance(reader_id, int):
+        raise ValidationFailed(_("Choose a card reader."), code="reader_required", field="reader")
+    reader = CardReader.objects.filter(pk=reader_id, venue_id=tab.venue_id, is_active=True).first()
+    if reader is None:
+        raise NotFound(_("No such card reader here."), field="reader")
+    return reader
+
+
+@transaction.atomic
+def _card_payment_create(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    part_id,
+    channel: str,
+    reader_id,
+    amount,
+    tip,
+    tip_percent,
+    tip_on_reader: bool,
+    expected_version,
+) -> Payment:
+    tab, bill = _lock_bill(tab, actor, expected_version)
+    if channel not in Payment.Channel.values:
+        raise ValidationFailed(_("Pay on a reader or with Tap to Pay."), field="channel")
+    reader = _reader(tab, reader_id) if channel == Payment.Channel.READER else None
+    bill, view = _ensure_part(tab, bill, actor, part_id)
+    pending = view.card_pending
+    if pending is not None:
+        if pending.channel != channel or pending.reader_id != (reader.pk if reader else None):
+            raise Conflict(
+                _("This part is already being paid by card elsewhere; cancel that first."),
+                code="part_in_progress",
+                field="part",
+            )
+        return pending  # a retried or concurrent "pay by card": the same payment
+    amount = _payable(tab, view, amount)
+    if tip_on_reader:
+        if channel != Payment.Channel.READER or tip is not None or tip_percent is not None:
+            raise ValidationFailed(
+                _("A tip is chosen on the reader or on the tablet, not both."),
+                code="tip_twice",
+                field="tip_on_reader",
+            )
+        tip_value, percent = 0, None
+    else:
+        tip_value, percent = _tip(view, tab, amount, tip, tip_percent)
+    payment = Payment.objects.create(
+        venue_id=tab.venue_id,
+        tab=tab,
+        part=view.part,
+        method=Payment.Method.CARD,
+        status=Payment.Status.PENDING,
+        channel=channel,
+        reader=reader,
+        amount=amount,
+        tip=tip_value,
+        tip_percent=percent,
+        tip_basis=payment_tip_basis(view, tab.venue, amount),
+        tip_on_reader=tip_on_reader,
+        server=tab.server,
+        taken_by=actor,
+    )
+    _key(payment, "create")
+    order_services.check_paying(tab)
+    order_services.check_bump(tab)
+    order_services.check_audit(
+        tab,
+        action="payment.card_start",
+        actor=actor,
+        payment=payment.pk,
+        part=view.part.pk,
+        amount=amount,
+        tip=tip_value,
+        channel=channel,
+    )
+    return payment
+
+
+def card_payment_start(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    part_id: int | None = None,
+    channel: str = Payment.Channel.READER,
+    reader_id: int | None = None,
+    amount: int | None = None,
+    tip: int | None = None,
+    tip_percent=None,
+    tip_on_reader: bool = False,
+    expected_version: int | None = None,
+) -> Payment:
+    """Start (or, retried, continue) a card payment for a part: the PaymentIntent for
+    amount + tip, then the reader shows it (Tap to Pay: the phone app collects it)."""
+    payment = _card_payment_create(
+        tab=tab,
+        actor=actor,
+        part_id=part_id,
+        channel=channel,
+        reader_id=reader_id,
+        amount=amount,
+        tip=tip,
+        tip_percent=tip_percent,
+        tip_on_reader=tip_on_reader,
+        expected_version=expected_version,
+    )
+    payment = _ensure_intent(payment)
+    if payment.channel == Payment.Channel.READER and payment.attempts == 0:
+        payment = _present_on_reader(payment)
+    return payment
+
+
+def _ensure_intent(payment: Payment) -> Payment:
+    """The payment's one PaymentIntent (created with the stored key: a retry gets the same)."""
+    if payment.stripe_payment_intent:
+        return payment
+    tab = payment.tab
+    intent = stripe_api.payment_intent_create(
+        amount=payment.amount + payment.tip,
+        currency=tab.venue.currency,
+        metadata={
+            "venue": tab.venue.slug,
+            "check": tab.pk,
+            "check_number": tab.number,
+            "part": payment.part_id,
+            "payment": payment.pk,
+        },
+        description=f"{tab.venue.name} #{tab.number} {payment.part}",
+        idempotency_key=_key(payment, "create"),
+    )
+    Payment.objects.filter(pk=payment.pk, stripe_payment_intent__isnull=True).update(
+        stripe_payment_intent=intent["id"]
+    )
+    payment.refresh_from_db()
+    payment.client_secret = intent.get("client_secret")
+    return payment
+
+
+def _present_on_reader(payment: Payment) -> Payment:
+    """Send the PaymentIntent to the reader (a new attempt each time: after a decline, again).
+
+    `terminal_reader_timeout` means the reader may have got it: the reader is asked what it
+    shows; only if it shows something else is the attempt reported as failed, and a retry is
+    a new attempt with the same PaymentIntent.
+    """
+    Payment.objects.filter(pk=payment.pk).update(
+        attempts=payment.attempts + 1, failure_code="", failure_message=""
+    )
+    payment.refresh_from_db()
+    view = _part_view(payment)
+    eligible = None
+    if payment.tip_on_reader:
+        eligible = payment_tip_basis(view, payment.tab.venue, payment.amount) if view else None
+        eligible = eligible or payment.amount
+    try:
+        stripe_api.reader_process_payment_intent(
+            payment.reader.stripe_id,
+            pi_id=payment.stripe_payment_intent,
+            tip_eligible=eligible,
+            idempotency_key=_key(payment, f"process-{payment.attempts}"),
+        )
+    except stripe_api.StripeFailure as exc:
+        if exc.maybe_delivered:
+            reader = _reader_state(payment)
+            action = (reader or {}).get("action") or {}
+            shown = (action.get("process_payment_intent") or {}).get("payment_intent")
+            if shown == payment.stripe_payment_intent:
+                return payment  # it got there: wait for the card
+        _failed_attempt(payment, exc.code, exc.message)
+        raise
+    return payment
+
+
+def _reader_state(payment: Payment) -> dict | None:
+    try:
+        return stripe_api.reader_retrieve(payment.reader.stripe_id)
+    except stripe_api.StripeFailure:
+        return None
+
+
+def _failed_attempt(payment: Payment, code: str, message: str) -> None:
+    Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
+        failure_code=code[:60], failure_message=message[:255]
+    )
+    _tell_tablets(payment)
+
+
+def _tell_tablets(payment: Payment) -> None:
+    with transaction.atomic():
+        tab = Check.objects.select_for_update().get(pk=payment.tab_id)
+        order_services.check_changed(tab)
+
+
+def _part_view(payment: Payment):
+    tab = check_with_lines(check_id=payment.tab_id, venue=payment.tab.venue)
+    return bill_for(tab).part(payment.part_id)
+
+
+def card_payment_retry(*, payment: Payment, actor: StaffMember) -> Payment:
+    """After a decline (or a reader that did not answer): show the same payment again."""
+    permissions.require(actor, "payment.take")
+    payment = _pending_card(payment, actor)
+    if payment.channel != Payment.Channel.READER:
+        raise ValidationFailed(_("Tap to Pay retries on the phone."), code="not_a_reader")
+    payment = card_payment_sync(payment=payment)
+    if payment.status != Payment.Status.PENDING:
+        return payment
+    return _present_on_reader(payment)
+
+
+def _pending_card(payment: Payment, actor: StaffMember) -> Payment:
+    if actor.venue_id != payment.venue_id:
+        raise NotFound(_("No such payment here."))
+    payment = Payment.objects.select_related("tab__venue", "reader", "part").get(pk=payment.pk)
+    if payment.method != Payment.Method.CARD:
+        raise ValidationFailed(_("That is not a card payment."), code="not_card")
+    if payment.status != Payment.Status.PENDING:
+        raise Conflict(
+            _("That card payment is %(status)s already.")
+            % {"status": payment.get_status_display().lower()},
+            code="payment_not_pending",
+        )
+    return payment
+
+
+def card_payment_sync(*, payment: Payment) -> Payment:
+    """Bring a pending card payment in line with its PaymentIntent (idempotent, any order):
+    capture it with the tip once authorized, then record it; or record a decline or a cancel."""
+    payment = Payment.objects.select_related("tab__venue", "reader", "part").get(pk=payment.pk)
+    if payment.status != Payment.Status.PENDING or not payment.stripe_payment_intent:
+        return payment
+    intent = stripe_api.payment_intent_retrieve(payment.stripe_payment_intent)
+    if intent.get("status") == "requires_capture":
+        intent = stripe_api.payment_intent_capture(
+            payment.stripe_payment_intent,
+            amount_to_capture=intent.get("amount_capturable") or intent["amount"],
+            idempotency_key=_key(payment, "capture"),
+        )
+    return _record(payment.pk, intent)
+
+
+def _card_details(intent: dict) -> tuple[str, str]:
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        return "", ""
+    details = (charge.get("payment_method_details") or {}).get("card_present") or {}
+    return (details.get("brand") or "")[:20], (details.get("last4") or "")[:4]
+
+
+@transaction.atomic
+def _record(payment_id: int, intent: dict) -> Payment:
+    payment = Payment.objects.select_related("tab", "part").get(pk=payment_id)
+    tab = Check.objects.select_for_update().get(pk=payment.tab_id)
+    payment = Payment.objects.select_for_update().select_related("part").get(pk=payment_id)
+    if payment.status != Payment.Status.PENDING:
+        return payment  # recorded already (a webhook and a poll at once)
+    status = intent.get("status")
+    if status == "succeeded":
+        received = intent.get("amount_received") or intent.get("amount") or 0
+        tip = ((intent.get("amount_details") or {}).get("tip") or {}).get("amount")
+        if tip is None:
+            tip = max(0, received - payment.amount)
+        full = check_with_lines(check_id=tab.pk, venue=tab.venue)
+        view = bill_for(full).part(payment.part_id)
+        payment.tip = tip
+        payment.card_brand, payment.card_last4 = _card_details(intent)
+        payment.status = Payment.Status.SUCCEEDED
+        payment.succeeded_at = timezone.now()
+        payment.failure_code = payment.failure_message = ""
+        payment.save()
+        if tab.status == Check.Status.OPEN and view is not None:
+            payment_settled(tab=tab, view=view, payment=payment, actor=payment.taken_by)
+        else:  # the check was closed meanwhile: the money is recorded, a manager sorts it out
+            order_services.check_audit(
+                tab, action="payment.card_late", actor=None, payment=payment.pk
+            )
+    elif status == "canceled":
+        payment.status = Payment.Status.CANCELED
+        payment.save(update_fields=["status", "updated_at"])
+        order_services.check_bump(tab)
+    elif status == "requires_payment_method" and intent.get("last_payment_error"):
+        error = intent["last_payment_error"]
+        payment.failure_code = (error.get("decline_code") or error.get("code") or "")[:60]
+        payment.failure_message = (error.get("message") or _("Declined."))[:255]
+        payment.save(update_fields=["failure_code", "failure_message", "updated_at"])
+        order_services.check_changed(tab)
+    return payment
+
+
+def card_payment_cancel(*, payment: Payment, actor: StaffMember) -> Payment:
+    """Stop a card payment that is still waiting: the reader's screen, then the PaymentIntent.
+    If the guest paid at that very moment, the payment is recorded instead."""
+    permissions.require(actor, "payment.take")
+    payment = _pending_card(payment, actor)
+    if payment.channel == Payment.Channel.READER and payment.reader_id:
+        # Nothing on the reader any more, or it is offline: the PaymentIntent decides below.
+        with contextlib.suppress(stripe_api.StripeFailure):
+            stripe_api.reader_cancel_action(
+                payment.reader.stripe_id,
+                idempotency_key=_key(payment, f"cancel-action-{payment.attempts}"),
+            )
+    if payment.stripe_payment_intent:
+        try:
+            intent = stripe_api.payment_intent_cancel(
+                payment.stripe_payment_intent, idempotency_key=_key(payment, "cancel")
+            )
+        except stripe_api.StripeFailure as exc:
+            if exc.code != "payment_intent_unexpected_state":
+                raise
+            return card_payment_sync(payment=payment)  # it was paid meanwhile
+        return _record(payment.pk, intent)
+    return _record(payment.pk, {"status": "canceled"})
+
+
+def _approver_for_refund(actor: StaffMember, approver: StaffMember | None) -> StaffMember:
+    approver = approver or actor
+    if approver.venue_id != actor.venue_id or not permissions.staff_can(
+        approver, "discount.approve"
+    ):
+        raise permissions.PermissionDenied(
+            _("A manager must approve a refund."), code="approval_required", field="approver"
+        )
+    return approver
+
+
+def payment_refund(
+    *,
+    payment: Payment,
+    actor: StaffMember,
+    amount: int | None,
+    reason: str,
+    approver: StaffMember | None = None,
+) -> Refund:
+    """Give money back on a captured card payment, fully or partly (a manager approves)."""
+    permissions.require(actor, "payment.take")
+    approver = _approver_for_refund(actor, approver)
+    reason = reason.strip()[:200] if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationFailed(
+            _("Say why the money goes back."), code="reason_required", field="reason"
+        )
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update().select_related("tab__venue").get(pk=payment.pk)
+        )
+        if payment.venue_id != actor.venue_id:
+            raise NotFound(_("No such payment here."))
+        if payment.method != Payment.Method.CARD or payment.status != Payment.Status.SUCCEEDED:
+            raise Conflict(
+                _("Only a captured card payment can be refunded; cancel one that is waiting."),
+                code="not_refundable",
+            )
+        left = payment.amount + payment.tip - payment.refunded
+        amount = left if amount is None else _amount(amount, "amount", payment.tab)
+        if amount > left:
+            raise ValidationFailed(
+                _("%(amount)s is more than the %(left)s that can still be refunded.")
+                % {
+                    "amount": format_money(amount, payment.tab.venue.currency),
+                    "left": format_money(left, payment.tab.venue.currency),
+                },
+                code="refund_too_large",
+                field="amount",
+            )
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            reason=reason,
+            staff=actor,
+            approved_by=approver,
+            idempotency_key=f"brigade-refund-{uuid.uuid4().hex}",
+        )
+        payment.refunded += amount
+        payment.save(update_fields=["refunded", "updated_at"])
+    try:
+        result = stripe_api.refund_create(
+            payment.stripe_payment_intent, amount=amount, idempotency_key=refund.idempotency_key
+        )
+    except stripe_api.StripeFailure as exc:
+        if not exc.maybe_delivered:
+            with transaction.atomic():
+                Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
+                Payment.objects.filter(pk=payment.pk).update(refunded=payment.refunded - amount)
+        raise
+    Refund.objects.filter(pk=refund.pk).update(
+        stripe_id=result.get("id", ""),
+        status=Refund.Status.SUCCEEDED
+        if result.get("status") == "succeeded"
+        else Refund.Status.PENDING,
+    )
+    with transaction.atomic():
+        tab = Check.objects.select_for_update().get(pk=payment.tab_id)
+        order_services.check_audit(
+            tab,
+            action="payment.refund",
+            actor=actor,
+            approved_by=approver,
+            reason=reason,
+            payment=payment.pk,
+            amount=amount,
+        )
+    refund.refresh_from_db()
+    return refund
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def _intent_of(event: dict) -> str | None:
+    obj = (event.get("data") or {}).get("object") or {}
+    kind = obj.get("object")
+    if kind == "payment_intent":
+        return obj.get("id")
+    if kind == "terminal.reader":
+        action = obj.get("action") or {}
+        return (action.get("process_payment_intent") or {}).get("payment_intent")
+    if kind in ("charge", "refund"):
+        intent = obj.get("payment_intent")
+        return intent.get("id") if isinstance(intent, dict) else intent
+    return None
+
+
+def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
+    """Verify, store by event id (a duplicate does nothing), then handle: whatever the event
+    says, the PaymentIntent is fetched again, so events can come in any order."""
+    event = stripe_api.webhook_event(payload, signature)
+    try:
+        with transaction.atomic():
+            stored = WebhookEvent.objects.create(
+                stripe_id=event["id"], type=str(event.get("type", ""))[:80], payload=event
+            )
+    except IntegrityError:
+        return WebhookEvent.objects.get(stripe_id=event["id"])  # seen before: handled once
+    intent_id = _intent_of(event)
+    payment = Payment.objects.filter(stripe_payment_intent=intent_id).first() if intent_id else None
+    result = "ignored"
+    if payment is not None:
+        if event.get("type") == "terminal.reader.action_failed" and payment.status == "pending":
+            action = ((event.get("data") or {}).get("object") or {}).get("action") or {}
+            _failed_attempt(
+                payment,
+                action.get("failure_code") or "reader_action_failed",
+                action.get("failure_message") or _("The reader did not take the payment."),
+            )
+        payment = card_payment_sync(payment=payment)
+        result = f"payment {payment.pk}: {payment.status}"
+    WebhookEvent.objects.filter(pk=stored.pk).update(
+        processed_at=timezone.now(), result=result[:200]
+    )
+    stored.refresh_from_db()
+    return stored
+
+
+def card_payment_poll(*, payment: Payment) -> Payment:
+    """The tablet asks how a card payment is going; past STRIPE_POLL_AFTER_SECONDS without a
+    webhook, Brigade asks Stripe itself (the fallback when webhooks are late or lost)."""
+    payment = Payment.objects.get(pk=payment.pk)
+    waited = (timezone.now() - payment.updated_at).total_seconds()
+    if payment.status == Payment.Status.PENDING and waited >= settings.STRIPE_POLL_AFTER_SECONDS:
+        # Stripe unreachable: the payment stays as it is and the next poll asks again.
+        with contextlib.suppress(stripe_api.StripeFailure):
+            payment = card_payment_sync(payment=payment)
+    return payment
+
+
+# --- Tap to Pay -----------------------------------------------------------------------------
+
+
+def client_secret(payment: Payment) -> str | None:
+    """The PaymentIntent's client secret, for the phone app's Terminal SDK to collect it."""
+    secret = getattr(payment, "client_secret", None)
+    if secret:
+        return secret
+    return stripe_api.payment_intent_retrieve(payment.stripe_payment_intent).get("client_secret")
+
+
+def venue_location(venue) -> TerminalLocation:
+    location = TerminalLocation.objects.filter(venue=venue).first()
+    if location is None:
+        raise Conflict(
+            _("This venue has no Stripe Terminal location yet: an owner adds it in the admin."),
+            code="no_terminal_location",
+        )
+    return location
+
+
+def connection_token(*, venue) -> dict:
+    return stripe_api.connection_token_create(location=venue_location(venue).stripe_id)
+
+
+# --- set-up: the venue's location and its readers -----------------------------------------------
+
+
+def terminal_location_ensure(*, venue) -> TerminalLocation:
+    """The venue's Terminal location, created in Stripe from the venue's name and address the
+    first time it is needed."""
+    location = TerminalLocation.objects.filter(venue=venue).first()
+    if location is not None:
+        return location
+    lines = [line.strip() for line in (venue.address or "").replace(",", "\n").splitlines()]
+    lines = [line for line in lines if line]
+    country = "NL" if venue.currency == "EUR" else "US"
+    created = stripe_api.location_create(
+        display_name=venue.name[:120],
+        address={
+            "line1": lines[0] if lines else venue.name,
+            "city": lines[-1] if len(lines) > 1 else "",
+            "country": country,
+        },
+    )
+    location, _created = TerminalLocation.objects.get_or_create(
+        venue=venue, defaults={"stripe_id": created["id"], "display_name": venue.name[:120]}
+    )
+    return location
+
+
+def card_reader_register(*, venue, label: str, registration_code: str) -> CardReader:
+    """Register a reader with Stripe at the venue's location ("simulated-wpe" registers a
+    simulated WisePOS E in test mode) and keep it for the venue."""
+    label = (label or "").strip()[:60]
+    if not label:
+        raise ValidationFailed(_("Give the reader a label."), field="label")
+    code = (registration_code or "").strip()
+    if not code:
+        raise ValidationFailed(
+            _("Enter the code the reader shows (simulated-wpe for a simulated reader)."),
+            field="registration_code",
+        )
+    location = terminal_location_ensure(venue=venue)
+    reader = stripe_api.reader_register(
+        registration_code=code, label=label, location=location.stripe_id
+    )
+    return CardReader.objects.create(
+        venue=venue,
+        label=label,
+        stripe_id=reader["id"],
+        location_id=location.stripe_id,
+        device_type=reader.get("device_type", "")[:40],
+    )

@@ -1,0 +1,92 @@
+"""Stripe-shaped API errors.
+
+Stripe answers every failed request with ``{"error": {...}}``; the SDK (``_api_requestor``)
+picks the exception class from the HTTP status (400/404 -> InvalidRequestError, 401 ->
+AuthenticationError, 402 -> CardError, 429 -> RateLimitError, 5xx -> APIError) and from
+``error.type == "idempotency_error"`` (-> IdempotencyError).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DOCS = "https://stripe.com/docs/error-codes/"
+
+
+class StripeAPIError(Exception):
+    """An error answer. ``saved`` says whether Stripe would keep it under the request's
+    idempotency key: validation failures happen before the endpoint starts executing and are
+    not saved; everything the endpoint itself decides (state errors, declines, timeouts) is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        saved: bool = True,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.type = type
+        self.code = code
+        self.param = param
+        self.saved = saved
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {}
+        if self.code:
+            err["code"] = self.code
+            err["doc_url"] = DOCS + self.code.replace("_", "-")
+        err["message"] = self.message
+        if self.param:
+            err["param"] = self.param
+        err.update({k: v for k, v in self.extra.items() if v is not None})
+        err["type"] = self.type
+        return {"error": err}
+
+
+# --- validation errors (never saved under an idempotency key) ---------------------------------
+
+
+def missing(param: str) -> StripeAPIError:
+    return StripeAPIError(
+        f"Missing required param: {param}.", code="parameter_missing", param=param, saved=False
+    )
+
+
+def invalid_integer(param: str, value: Any) -> StripeAPIError:
+    return StripeAPIError(
+        f"Invalid integer: {value}", code="parameter_invalid_integer", param=param, saved=False
+    )
+
+
+def invalid(param: str, message: str, code: str | None = None) -> StripeAPIError:
+    return StripeAPIError(message, code=code, param=param, saved=False)
+
+
+def unknown_param(param: str) -> StripeAPIError:
+    return StripeAPIError(
+        f"Received unknown parameter: {param}", code="parameter_unknown", param=param, saved=False
+    )
+
+
+def no_such(kind: str, object_id: str, param: str) -> StripeAPIError:
+    return StripeAPIError(
+        f"No such {kind}: '{object_id}'",
+        status=404,
+        code="resource_missing",
+        param=param,
+        saved=False,
+    )
+
+
+def unexpected_state(message: str, **extra: Any) -> StripeAPIError:
+    return StripeAPIError(message, code="payment_intent_unexpected_state", **extra)
