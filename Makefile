@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The local Stripe emulator, started by `make run`; `make run STRIPE_API_BASE=` uses real Stripe
+# (with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET in the environment).
+STRIPE_API_BASE ?= http://127.0.0.1:12111
 
 .PHONY: run test lint format check venv messages clean
 
@@ -21,7 +24,7 @@ $(VENV)/.synced: pyproject.toml uv.lock
 run: venv
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py seed_demo --if-empty
-	@$(PY) manage.py serve --host $(HOST) --port $(PORT)
+	@STRIPE_API_BASE=$(STRIPE_API_BASE) $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (the command CI runs).
 test: venv

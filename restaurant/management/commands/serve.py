@@ -45,8 +45,29 @@ BANNER_URLS: list[tuple[str, str]] = [
     ("/admin/", "Back office"),
     ("/pos/", "Tablet POS"),
     ("/kds/", "Kitchen display"),
+    ("/payments/readers/", "Simulated card readers"),
     ("/healthz", "Health check"),
 ]
+
+
+def stripe_emulated() -> bool:
+    """`make run` points STRIPE_API_BASE at the local emulator: serve starts it."""
+    base = settings.STRIPE_API_BASE
+    return base.startswith(("http://127.0.0.1:", "http://localhost:")) and not settings.PRODUCTION
+
+
+def stripe_emulator_child(port: int) -> Child:
+    return Child(
+        "stripe-emulator",
+        manage(
+            "stripe_emulator",
+            "--port",
+            str(settings.STRIPE_EMULATOR_PORT),
+            "--webhook-url",
+            f"http://127.0.0.1:{port}/payments/stripe/webhook/",
+        ),
+    )
+
 
 READY_TIMEOUT = 60.0  # seconds to wait for /healthz after starting daphne
 STOP_TIMEOUT = 10.0  # seconds a child gets to exit after SIGTERM before it is killed
@@ -231,6 +252,8 @@ class Command(BaseCommand):
             ),
             *(Child(name, list(argv)) for name, argv in EXTRA_PROCESSES),
         ]
+        if stripe_emulated():
+            children.append(stripe_emulator_child(port))
 
         self._signal: int | None = None
 
@@ -244,6 +267,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"serve: starting {child.name}: {' '.join(child.argv)}")
                 child.start()
             failure = self._wait_ready(children, base_url + "/healthz")
+            if failure is None and self._signal is None and stripe_emulated():
+                failure = (
+                    self._wait_ready(children, settings.STRIPE_API_BASE + "/_emulator/health")
+                    or self._stripe_demo()
+                )
             if failure is None and self._signal is None:
                 self.stdout.write(banner(base_url))
                 self.stdout.flush()
@@ -260,6 +288,17 @@ class Command(BaseCommand):
         if failure:
             raise CommandError(failure)
         self.stdout.write("serve: stopped")
+
+    def _stripe_demo(self) -> str | None:
+        """Readers and locations exist again in the emulator's fresh memory."""
+        from payments.demo import terminal_demo_ensure
+        from restaurant.errors import DomainError
+
+        try:
+            terminal_demo_ensure(log=lambda line: self.stdout.write(f"serve: {line}"))
+        except (DomainError, DatabaseError) as exc:
+            self.stdout.write(f"serve: the Stripe demo set-up failed: {exc}")
+        return None
 
     def _first_exited(self, children: list[Child]) -> str | None:
         for child in children:
