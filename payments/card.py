@@ -542,13 +542,8 @@ def client_secret(payment: Payment) -> str | None:
 
 
 def venue_location(venue) -> TerminalLocation:
-    location = TerminalLocation.objects.filter(venue=venue).first()
-    if location is None:
-        raise Conflict(
-            _("This venue has no Stripe Terminal location yet: an owner adds it in the admin."),
-            code="no_terminal_location",
-        )
-    return location
+    """The venue's Terminal location (made in Stripe the first time a phone or reader asks)."""
+    return terminal_location_ensure(venue=venue)
 
 
 def connection_token(*, venue) -> dict:

@@ -461,6 +461,20 @@ class EmulatorServer:
             with self.state.lock:
                 reader = self.state.present_payment_method(m.group(1), params, ctx)
                 return 200, self.state.render(reader)
+        m = re.fullmatch(r"/_emulator/payment_intents/([^/]+)/tap_to_pay", path)
+        if method == "POST" and m:
+            # Stands in for a Tap to Pay phone: the guest taps `number` on it.
+            ctx = RequestContext(request_id=new_id("req_", 14))
+            try:
+                tip = int(data.get("amount_tip") or 0)
+            except (TypeError, ValueError) as exc:
+                raise ControlError("amount_tip must be a whole number.") from exc
+            with self.state.lock:
+                try:
+                    pi = self.state.tap_to_pay(m.group(1), str(data.get("number") or ""), tip, ctx)
+                except StripeAPIError as exc:
+                    raise ControlError(exc.message, exc.status) from exc
+                return 200, self.state.render(pi)
         raise ControlError(f"Unknown control endpoint: {method} {path}", 404)
 
     def apply_faults(self, data: dict[str, Any]) -> None:

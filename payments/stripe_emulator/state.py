@@ -1166,6 +1166,26 @@ class EmulatorState:
         self._authorize(reader, pi, number, 0 if job["skip_tipping"] else tip, ctx)
         return reader
 
+    def tap_to_pay(self, pi_id: str, number: str, tip: int, ctx: RequestContext) -> dict:
+        """What the Terminal SDK on a Tap to Pay phone does once the guest taps: collect and
+        confirm the PaymentIntent (no reader involved). Returns the PaymentIntent."""
+        pi = self.payment_intents.get(pi_id)
+        if pi is None:
+            raise StripeAPIError(
+                f"No such payment_intent: '{pi_id}'",
+                status=404,
+                code="resource_missing",
+                param="intent",
+            )
+        if pi["status"] != "requires_payment_method":
+            raise StripeAPIError(
+                f"This PaymentIntent's status is {pi['status']}; it cannot be collected.",
+                code="payment_intent_unexpected_state",
+            )
+        phone = {"id": None, "location": None, "action": {}}
+        self._authorize(phone, pi, number.replace(" ", "") or DEFAULT_CARD, tip, ctx)
+        return pi
+
     def _payment_method(self, number: str, brand: str, funding: str) -> dict:
         fingerprint = hashlib.sha256(("brigade:" + number).encode()).hexdigest()[:16]
         pm = {
@@ -1340,7 +1360,8 @@ class EmulatorState:
             action["failure_message"] = message
             self.emit("charge.failed", charge, ctx)
             self.emit("payment_intent.payment_failed", pi, ctx)
-            self.emit("terminal.reader.action_failed", reader, ctx)
+            if reader["id"]:  # not for a Tap to Pay phone (tap_to_pay below)
+                self.emit("terminal.reader.action_failed", reader, ctx)
             return
         pi["amount"] = total
         if tip:
@@ -1361,7 +1382,8 @@ class EmulatorState:
             self.emit("charge.succeeded", charge, ctx)
             self.emit("payment_intent.succeeded", pi, ctx)
         action["status"] = "succeeded"
-        self.emit("terminal.reader.action_succeeded", reader, ctx)
+        if reader["id"]:
+            self.emit("terminal.reader.action_succeeded", reader, ctx)
 
     # --- events ---------------------------------------------------------------------------
 

@@ -328,3 +328,108 @@ def test_retried_start_reuses_the_payment_and_its_payment_intent(bistro, till, r
     second = card.card_payment_start(tab=tab, actor=bistro.server2, reader_id=reader.pk)
     assert first.pk == second.pk
     assert len(intents(stripe_on)) == 1
+
+
+# --- Tap to Pay: the backend a Stripe Terminal phone app needs ----------------------------------
+
+
+def phone_taps(emulator, intent_id: str, number: str = VISA) -> None:
+    """What the Terminal SDK on the phone does when the guest taps (collect + confirm)."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{emulator.url}/_emulator/payment_intents/{intent_id}/tap_to_pay",
+        data=json.dumps({"number": number}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def test_tap_to_pay_token_location_intent_and_capture(bistro, till, stripe_on, receiver):
+    from tests.pos.conftest import Api, pair_device, sign_in
+
+    tab, _ = table_check(bistro, lines=[(bistro.risotto, 1), (bistro.risotto, 2)])
+    assert Api().post("terminal/connection-token").status_code == 401
+    phone = sign_in(pair_device(bistro.venue, "Daan's phone"), "1111")
+    token = phone.post("terminal/connection-token", key="t1")
+    assert token.status_code == 200, token.content
+    location = phone.get("terminal/location").json()["location"]
+    assert token.json()["secret"].startswith("pst_test_")
+    assert token.json()["location"] == location["id"] and location["id"].startswith("tml_")
+    bill = phone.post(f"checks/{tab.pk}/bill/split", {"mode": "seat"}, key="s1").json()["bill"]
+    seat1 = bill["parts"][0]
+    started = phone.post(
+        f"checks/{tab.pk}/card-payments",
+        {"part": seat1["id"], "channel": "tap_to_pay", "tip": 200},
+        key="c1",
+    )
+    assert started.status_code == 201, started.content
+    body = started.json()
+    payment = body["payment"]
+    assert body["client_secret"].startswith(payment["stripe_payment_intent"] + "_secret_")
+    assert (payment["amount"], payment["tip"], payment["status"]) == (1950, 200, "pending")
+    too_soon = phone.post(f"card-payments/{payment['id']}/capture", key="x0")
+    assert too_soon.status_code == 409
+    assert too_soon.json()["error"]["code"] == "not_authorized"
+    phone_taps(stripe_on, payment["stripe_payment_intent"])
+    captured = phone.post(f"card-payments/{payment['id']}/capture", key="x1")
+    assert captured.status_code == 200, captured.content
+    assert captured.json()["payment"]["status"] == "succeeded"
+    assert captured.json()["payment"]["card_last4"] == "4242"
+    intent = stripe_api.payment_intent_retrieve(payment["stripe_payment_intent"])
+    assert (intent["status"], intent["amount_received"]) == ("succeeded", 2150)
+    deliver(receiver)  # the webhooks that follow change nothing
+    assert Payment.objects.get(pk=payment["id"]).tip == 200
+    # seat 2 starts on the phone, then the guest changes their mind
+    seat2 = captured.json()["bill"]["parts"][1]
+    started = phone.post(
+        f"checks/{tab.pk}/card-payments",
+        {"part": seat2["id"], "channel": "tap_to_pay"},
+        key="c2",
+    ).json()["payment"]
+    canceled = phone.post(f"card-payments/{started['id']}/cancel", key="x2")
+    assert canceled.json()["payment"]["status"] == "canceled"
+    assert stripe_api.payment_intent_retrieve(started["stripe_payment_intent"])["status"] == (
+        "canceled"
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_many_tablets_paying_one_part_by_card_at_once_charge_it_once(
+    bistro, till, reader, receiver, stripe_on
+):
+    from django.db import connection
+
+    tab, _ = table_check(bistro, lines=[(bistro.steak, 1)])
+    staff = [bistro.server, bistro.server2, bistro.manager] * 2
+    barrier = threading.Barrier(len(staff))
+    started: list[int] = []
+    errors: list[str] = []
+
+    def tap(actor):
+        try:
+            barrier.wait()
+            started.append(card.card_payment_start(tab=tab, actor=actor, reader_id=reader.pk).pk)
+        except Exception as exc:  # collected and asserted below
+            errors.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tap, args=(actor,)) for actor in staff]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(set(started)) == 1
+    assert len(intents(stripe_on)) == 1
+    stripe_api.reader_present_test_card(reader.stripe_id, number=VISA)
+    deliver(receiver, twice=True)
+    payment = Payment.objects.get()
+    assert payment.status == "succeeded"
+    captures = [
+        e for e in stripe_on.state.events.values() if e["type"] == "payment_intent.succeeded"
+    ]
+    assert len(captures) == 1
