@@ -34,6 +34,7 @@ from payments.models import (
     DrawerSession,
     Payment,
     Receipt,
+    Refund,
     TerminalLocation,
 )
 from payments.selectors import drawer_expected
@@ -51,6 +52,7 @@ from restaurant.errors import DomainError
 from restaurant.models import Printer, StaffMember, Venue
 
 register_venue_lookup(DrawerMovement, "session__venue")
+register_venue_lookup(Refund, "payment__venue")
 
 REPORTS_PERMISSION = "reports.view"
 DRAWER_PERMISSION = "drawer.manage"
@@ -505,6 +507,19 @@ def payment_summary(queryset) -> list[dict]:
     return list(blocks.values())
 
 
+class RefundInline(VenueScopedTabularInline):
+    model = Refund
+    fk_name = "payment"
+    read_only = True
+    view_permission = REPORTS_PERMISSION
+    fields = ["created_at", "amount_money", "status", "reason", "staff", "approved_by", "stripe_id"]
+    readonly_fields = fields
+
+    @admin.display(description=_("amount"))
+    def amount_money(self, obj):
+        return show_money(obj.amount, obj.payment.venue)
+
+
 @admin.register(Payment)
 class PaymentAdmin(PaymentColumns, VenueScopedAdmin):
     read_only = True
@@ -571,9 +586,27 @@ class PaymentAdmin(PaymentColumns, VenueScopedAdmin):
             },
         ),
         (_("Cash"), {"fields": ["tendered_money", "change_money", "drawer_session_link"]}),
-        (_("Card"), {"fields": ["card"]}),
+        (
+            _("Card"),
+            {
+                "fields": [
+                    "card",
+                    ("channel", "reader"),
+                    "stripe_payment_intent",
+                    ("attempts", "failure_message"),
+                    "refunded_money",
+                ]
+            },
+        ),
     ]
+    inlines = [RefundInline]
     readonly_fields = [
+        "channel",
+        "reader",
+        "stripe_payment_intent",
+        "attempts",
+        "failure_message",
+        "refunded_money",
         "venue",
         "check_link",
         "part_label",
@@ -594,6 +627,10 @@ class PaymentAdmin(PaymentColumns, VenueScopedAdmin):
         "drawer_session_link",
         "card",
     ]
+
+    @admin.display(description=_("refunded"))
+    def refunded_money(self, obj):
+        return show_money(obj.refunded, obj.venue)
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
