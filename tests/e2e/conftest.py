@@ -45,6 +45,11 @@ CONFIG_VARS = {
     "REDIS_URL",
     "STATIC_ROOT",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by tests/conftest.py for Playwright; not in `make run`
+    "STRIPE_API_BASE",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_EMULATOR_PORT",
+    "STRIPE_WEBHOOK_URL",
 }
 SMOKE_ADMIN = ("smoke-admin", "smoke-Admin-password-1")
 
@@ -142,6 +147,7 @@ class Server:
     data_dir: Path
     username: str
     password: str
+    stripe_url: str = ""  # the Stripe emulator this server talks to
 
     @property
     def ws_url(self) -> str:
@@ -169,17 +175,23 @@ class Server:
 def start_server(data_dir: Path, login: tuple[str, str], timeout: float = 60) -> Server:
     """`manage.py serve` on a free port; returns once GET /healthz answers 200."""
     port = free_port()
+    stripe_port = free_port()  # like `make run`: the local Stripe emulator, on a port of its own
     log_path = data_dir / f"serve-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO,
-            env=server_env(data_dir),
+            env={
+                **server_env(data_dir),
+                "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
+                "STRIPE_EMULATOR_PORT": str(stripe_port),
+            },
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log_path, data_dir, *login)
+    server.stripe_url = f"http://127.0.0.1:{stripe_port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
