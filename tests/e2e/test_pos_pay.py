@@ -21,6 +21,7 @@ from tests.e2e.test_pos_tablet import (
     LIVE_TIMEOUT,
     SANNE,
     expect,
+    line,
     new_tablet,
     open_table,
     search_and_tap,
@@ -62,6 +63,18 @@ def api_get(page, path: str) -> dict:
     )
 
 
+def api_post(page, path: str, body: dict) -> dict:
+    """A write as the tablet makes it (CSRF token, Idempotency-Key)."""
+    return page.evaluate(
+        """([p, body]) => fetch('/api/v1/' + p, {
+            method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json', 'Idempotency-Key': crypto.randomUUID(),
+                      'X-CSRFToken': document.cookie.match(/csrftoken=([^;]+)/)[1]},
+            body: JSON.stringify(body)}).then(r => r.json())""",
+        [path, body],
+    )
+
+
 def check_id(page) -> int:
     return int(re.search(r"#check-(\d+)", page.url).group(1))
 
@@ -72,8 +85,8 @@ def keys(page, pad: str, digits: str) -> None:
 
 
 def pay_part(page, part_id: int):
-    """Tap a part on the Pay screen: the payment dialog opens on the tip step."""
-    page.locator(f'#pay-parts .part-card[data-part="{part_id}"]').tap()
+    """Tap a part's Pay button on the Pay screen: the payment dialog opens on the tip step."""
+    page.locator(f'#pay-parts .part-card[data-part="{part_id}"] .pc-pay').tap()
     flow = page.locator(".pay-flow")
     expect(flow).to_have_attribute("data-step", "tip")
     return flow
@@ -120,6 +133,13 @@ def test_a_table_of_three_splits_by_seat_and_pays_cash(brigade_server, chromium_
     expect(daan.locator("#pay-balance")).to_have_text("€84.90")
     expect(daan.locator("#pay-summary .ps-row.vat")).to_have_count(2)  # 9% food, 21% wine
     daan.locator('#pay-split [data-split="seat"]').tap()
+    expect(daan.locator("#seat-groups .seat-group")).to_have_count(3)
+    daan.locator('#seat-groups [data-seat="1"]').tap()
+    daan.locator('#seat-groups [data-seat="2"]').tap()
+    daan.locator("#seat-together").tap()
+    expect(daan.locator("#seat-groups .seat-group")).to_have_count(2)
+    shot(daan, "seats")
+    daan.locator("#seat-apart").tap()
     expect(daan.locator("#seat-groups .seat-group")).to_have_count(3)
     daan.locator("#split-apply").tap()
     cards = daan.locator("#pay-parts .part-card[data-part]")
@@ -171,6 +191,7 @@ def test_a_table_of_three_splits_by_seat_and_pays_cash(brigade_server, chromium_
     ten = next(o["amount"] for o in seat2["tip_options"] if o["percent"] == 10)
     flow = pay_part(daan, seat2["id"])
     expect(flow.locator('.tip-btn[data-tip="10"]')).to_contain_text(f"10%+{money(ten)}")
+    shot(daan, "tip")
     flow.locator("#turn-to-guest").tap()
     expect(flow).to_have_class(re.compile("guest-facing"))
     expect(flow.locator("#guest-due")).to_have_text(money(seat2["balance"]))
@@ -186,6 +207,7 @@ def test_a_table_of_three_splits_by_seat_and_pays_cash(brigade_server, chromium_
     flow.locator('#part-pad [data-quick="half"]').tap()
     half = (seat2["balance"] + 1) // 2
     expect(flow.locator("#part-pad-value")).to_have_text(money(half))
+    shot(daan, "part-of-it")
     flow.locator("#pad-ok").tap()
     tip1 = half_up(half_up(seat2["tip_basis"] * half, seat2["total"]) * 10, 100)
     due1 = round_cash(half + tip1, bill["cash_rounding"])
@@ -274,6 +296,7 @@ def test_a_table_of_three_splits_by_seat_and_pays_cash(brigade_server, chromium_
     assert report["expected"] == expected
     expect(till.locator('[data-row="expected"] dd')).to_have_text(money(expected))
     expect(till.locator('[data-row="cash_sales"] dd')).to_have_text("€84.90")
+    shot(sanne, "drawer")
     till.locator('[data-drawer-action="close"]').tap()
     count = sanne.locator(".count-dialog")
     for value, taps in [(10000, 2), (2000, 1), (1000, 1), (500, 1)]:
@@ -296,4 +319,137 @@ def test_a_table_of_three_splits_by_seat_and_pays_cash(brigade_server, chromium_
     sanne.locator(".close-result-dialog").get_by_role("button", name="OK").tap()
     expect(till).to_have_attribute("data-state", "closed")
     expect(till.locator(".variance")).to_have_text(f"Short {money(-variance)}")
+    assert not daan.js_errors and not sanne.js_errors
+
+
+def test_a_bottle_split_three_ways_by_item_and_a_closed_check_reopened(
+    brigade_server, chromium_browser
+):
+    sanne = new_tablet(chromium_browser, brigade_server)
+    daan = new_tablet(chromium_browser, brigade_server)
+    sign_in(sanne, SANNE)
+    sign_in(daan, DAAN)
+    # This test starts with the till closed (the test above may have left it either way).
+    for drawer in api_get(sanne, "drawers")["drawers"]:
+        if drawer["session"]:
+            session = drawer["session"]
+            api_post(
+                sanne,
+                f"drawer-sessions/{session['id']}/close",
+                {"counted": session["report"]["expected"]},
+            )
+
+    open_table(sanne, "7", guests=3)
+    for seat, query, plu in [
+        (0, "rosé", "B404"),  # a bottle of rosé (€29.50) for the three of them
+        (1, "carpaccio", "D101"),
+        (2, "bitter", "B601"),
+        (3, "spa", "B203"),
+    ]:
+        sanne.locator(f'#seat-select [data-seat="{seat}"]').tap()
+        search_and_tap(sanne, query, plu)
+    expect(line(sanne, "Spa rood")).to_have_count(1)
+    tab = check_id(sanne)
+    bottle = next(x for x in api_get(sanne, f"checks/{tab}")["lines"] if x["seat"] == 0)
+
+    # By item: each line is on its seat's guest already; the bottle goes to everyone.
+    sanne.locator('#check-actions [data-action="pay"]').tap()
+    sanne.locator('#pay-split [data-split="items"]').tap()
+    grid = sanne.locator("#item-grid")
+    expect(sanne.locator("#split-apply")).to_be_disabled()  # the bottle is on nobody yet
+    expect(sanne.locator("#item-status")).to_contain_text("Lines not on anyone yet: 1")
+    sanne.locator(f'[data-all-line="{bottle["id"]}"]').tap()
+    expect(
+        grid.locator(f'.ig-cell[data-line="{bottle["id"]}"][aria-pressed="true"]')
+    ).to_have_count(3)
+    expect(grid.locator(f'.ig-cell[data-line="{bottle["id"]}"]').first).to_have_text("1/3")
+    expect(sanne.locator("#split-apply")).to_be_enabled()
+    shot(sanne, "items")
+    sanne.locator("#split-apply").tap()
+    cards = sanne.locator("#pay-parts .part-card[data-part]")
+    expect(cards).to_have_count(3)
+    bill = api_get(sanne, f"checks/{tab}/bill")["bill"]
+    assert [p["label"] for p in bill["parts"]] == ["Guest 1", "Guest 2", "Guest 3"]
+    assert sum(p["total"] for p in bill["parts"]) == bill["total"]
+    for part in bill["parts"]:
+        share = next(s for s in part["shares"] if s["line"] == bottle["id"])
+        assert (share["numerator"], share["denominator"]) == (1, 3)
+        card = sanne.locator(f'#pay-parts .part-card[data-part="{part["id"]}"]')
+        expect(card.locator(".pc-total")).to_have_text(money(part["total"]))
+
+    # Meanwhile Daan adds a water for seat 1 on his tablet: Sanne's bill follows, live, and
+    # shows it as not on any part yet.
+    open_table(daan, "7", guests=3)
+    daan.locator('#seat-select [data-seat="1"]').tap()
+    search_and_tap(daan, "spa", "B203")
+    expect(line(daan, "Spa rood")).to_have_count(2)
+    daan.locator("#back-to-floor").tap()
+    unassigned = sanne.locator("#pay-unassigned")
+    expect(unassigned).to_contain_text("Not on any part yet: €3.25", timeout=LIVE_TIMEOUT)
+    expect(sanne.locator(".toast", has_text="Updated by another tablet")).to_be_visible()
+    bill = api_get(sanne, f"checks/{tab}/bill")["bill"]
+    assert bill["unassigned"]["total"] == 325
+    expect(sanne.locator("#pay-balance")).to_have_text(money(bill["total"]))
+
+    # Guest 3 pays in two; then evenly in 2; then €20.00 and the rest; then the whole check.
+    guest3 = bill["parts"][2]
+    sanne.locator(f'.part-card[data-part="{guest3["id"]}"] [data-split-part]').tap()
+    expect(cards).to_have_count(4)
+    expect(sanne.locator("#pay-parts .pc-label")).to_have_text(
+        ["Guest 1", "Guest 2", "Guest 3 1/2", "Guest 3 2/2"]
+    )
+    sanne.locator('#pay-split [data-split="even"]').tap()
+    sanne.locator('#even-ways [data-step="-1"]').tap()
+    expect(sanne.locator("#even-preview .preview-chip")).to_have_count(2)
+    sanne.locator("#split-apply").tap()
+    expect(sanne.locator("#pay-parts .pc-label")).to_have_text(["1/2", "2/2"])
+    expect(unassigned).to_have_count(0)  # even parts share everything that is left
+    sanne.locator('#pay-split [data-split="amounts"]').tap()
+    keys(sanne, "split-amount", "2000")
+    sanne.locator("#amount-add").tap()
+    expect(sanne.locator("#amount-list .amount-item")).to_have_count(2)  # €20.00 and the rest
+    sanne.locator("#split-apply").tap()
+    expect(sanne.locator("#pay-parts .pc-total")).to_have_text(
+        ["€20.00", money(bill["total"] - 2000)]
+    )
+    sanne.locator('#pay-split [data-split="whole"]').tap()
+    expect(sanne.locator("#pay-parts .pc-label")).to_have_text(["Whole check"])
+
+    # No drawer is open: the cash is refused; Sanne (a manager) opens the till from there.
+    whole = api_get(sanne, f"checks/{tab}/bill")["bill"]["parts"][0]
+    flow = pay_part(sanne, whole["id"])
+    flow.locator('[data-tip="none"]').tap()
+    shot(sanne, "tender")
+    flow.locator("#take-cash").tap()
+    expect(flow.locator("#pay-error")).to_contain_text("No cash drawer is open")
+    flow.locator("#pay-open-drawer").tap()
+    keys(sanne, "float-pad", "10000")
+    sanne.locator("#drawer-open-confirm").tap()
+    expect(flow.locator("#pay-error")).to_be_hidden()
+    flow.locator("#take-cash").tap()
+    expect(flow).to_have_attribute("data-step", "done")
+    flow.locator('[data-receipt="none"]').tap()
+    expect(sanne.locator("#pay-closed")).to_contain_text("Check closed — table free")
+    expect(table(daan, "7")).to_have_attribute("data-status", "free", timeout=LIVE_TIMEOUT)
+
+    # Daan reopens it from the closed checks; Sanne approves with her PIN.
+    daan.locator("#nav-closed").tap()
+    daan.locator(f'#closed-list [data-check="{tab}"]').tap()
+    expect(daan.locator("#closed-total")).to_have_text(money(bill["total"]))
+    shot(daan, "closed-checks")
+    daan.locator("#closed-reopen").tap()
+    dialog = daan.locator(".reopen-dialog")
+    dialog.locator('[data-reason="reason_forgot_item"]').tap()
+    for digit in "1111":  # Daan may not approve it himself
+        dialog.locator(f'[data-key="{digit}"]').tap()
+    dialog.locator("#reopen-confirm").tap()
+    expect(dialog.locator(".modal-error")).not_to_be_empty()
+    for digit in SANNE:
+        dialog.locator(f'[data-key="{digit}"]').tap()
+    dialog.locator("#reopen-confirm").tap()
+    expect(daan.locator("#screen-check")).to_be_visible()
+    expect(daan.locator("#check-head")).to_contain_text("Table 7")
+    expect(line(daan, "Carpaccio")).to_have_count(1)
+    assert api_get(daan, f"checks/{tab}")["status"] == "open"
+    expect(table(sanne, "7")).not_to_have_attribute("data-status", "free", timeout=LIVE_TIMEOUT)
     assert not daan.js_errors and not sanne.js_errors

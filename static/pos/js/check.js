@@ -612,6 +612,8 @@ function renderActions() {
   if (rush) rush.setAttribute("aria-pressed", String(Boolean(selected && selected.status === "new" && ui.rush.has(selected.id))));
   const send = $('#check-actions [data-action="send"]');
   send.classList.toggle("btn-primary", hasNew);
+  const payButton = $('#check-actions [data-action="pay"]');
+  if (payButton) payButton.hidden = !can("payment.take");
 }
 
 function selectedLine() {
@@ -677,6 +679,9 @@ async function runAction(action, button) {
       break;
     case "guests":
       await actions.guestsAction();
+      break;
+    case "pay":
+      await nav.openPay(tab.id);
       break;
     default:
       break;

@@ -3,8 +3,11 @@
 
 import { get, post, setUnauthenticatedHandler } from "./api.js";
 import { initCheck, onCheckChanged, onItemAvailability, onModifierAvailability, openCheck, reloadCheck, renderCheck, scan, ui } from "./check.js";
+import { initDrawer, showDrawers } from "./drawer.js";
 import { applyCheckChanged, initFloor, loadFloor, renderFloor } from "./floor.js";
+import { initHistory, onClosedCheckChanged, showClosed } from "./history.js";
 import { Live } from "./live.js";
+import { initPay, onPayCheckChanged, openPay, pay, reloadBill, renderPay } from "./pay.js";
 import { initPin, pinKey, pinMessage, resetPin } from "./pin.js";
 import { nav, setMenus, state } from "./state.js";
 import { $, closeAllModals, closeTopModal, config, h, hasOpenModal, initials, t, toast } from "./util.js";
@@ -19,9 +22,15 @@ function show(screen) {
   state.screen = screen;
   app.dataset.screen = screen;
   for (const el of document.querySelectorAll(".screen")) el.hidden = el.id !== `screen-${screen}`;
-  $("#back-to-floor").hidden = screen !== "check";
+  $("#back-to-floor").hidden = !["check", "pay", "closed", "drawer"].includes(screen);
   $("#switch-user").hidden = !state.me;
-  if (screen !== "check") $("#tb-title").textContent = config.venue;
+  // Closed checks and the drawer are a tap away from the floor (not in the middle of an order).
+  $("#tb-nav").hidden = !state.me || !["floor", "closed", "drawer"].includes(screen);
+  for (const button of document.querySelectorAll("#tb-nav [data-nav]")) {
+    if (button.dataset.nav === screen) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  if (screen !== "check" && screen !== "pay") $("#tb-title").textContent = config.venue;
 }
 
 function renderUser() {
@@ -34,6 +43,7 @@ function renderUser() {
 nav.showFloor = () => {
   state.check = null;
   ui.checkId = null;
+  pay.checkId = null;
   if (location.hash) history.replaceState(null, "", location.pathname);
   show("floor");
   renderFloor();
@@ -48,9 +58,42 @@ nav.openCheck = async (id, body = null) => {
   renderCheck();
 };
 
+nav.openPay = async (id) => {
+  const ok = await openPay(id);
+  if (!ok) {
+    if (state.check && state.check.status !== "open") nav.showFloor();
+    return;
+  }
+  if (location.hash !== `#check-${id}`) history.replaceState(null, "", `#check-${id}`);
+  show("pay");
+  renderPay();
+};
+
+nav.showClosed = async () => {
+  leaveCheck();
+  show("closed");
+  await showClosed();
+};
+
+nav.showDrawer = async () => {
+  leaveCheck();
+  show("drawer");
+  await showDrawers();
+};
+
+/** Off the check screens: nothing on screen is a check any more. */
+function leaveCheck() {
+  state.check = null;
+  ui.checkId = null;
+  pay.checkId = null;
+  if (location.hash) history.replaceState(null, "", location.pathname);
+}
+
 nav.lock = (message = "") => lock(message);
 
 $("#back-to-floor").addEventListener("click", () => nav.showFloor());
+$("#nav-closed").addEventListener("click", () => nav.showClosed());
+$("#nav-drawer").addEventListener("click", () => nav.showDrawer());
 $("#switch-user").addEventListener("click", () => lock("", { signOut: true }));
 
 // --- signing in and out ----------------------------------------------------------------------
@@ -87,6 +130,7 @@ function lock(message = "", { signOut = false } = {}) {
   state.permissions = new Set();
   state.check = null;
   ui.checkId = null;
+  pay.checkId = null;
   ui.mode86 = false;
   if (location.hash) history.replaceState(null, "", location.pathname); // the next person starts on the floor
   closeAllModals();
@@ -158,6 +202,8 @@ const live = new Live({
         const ready = applyCheckChanged(data);
         if (ready) toast(t("food_ready_toast", { table: ready.name }), "ready", 8000);
         onCheckChanged(data);
+        onPayCheckChanged(data);
+        onClosedCheckChanged(data);
         break;
       }
       case "item.availability":
@@ -174,6 +220,8 @@ const live = new Live({
     const [floor] = await Promise.all([loadFloor(), refreshMenus()]);
     if (state.screen === "floor") renderFloor();
     if (state.screen === "check") await reloadCheck();
+    if (state.screen === "pay") await reloadBill();
+    if (state.screen === "closed") await showClosed();
     return floor.seq;
   },
   onState(connection) {
@@ -234,7 +282,7 @@ window.addEventListener("hashchange", () => {
   if (!state.me) return;
   const wanted = /^#check-(\d+)$/.exec(location.hash);
   if (wanted && Number(wanted[1]) !== ui.checkId) nav.openCheck(Number(wanted[1]));
-  else if (!wanted && state.screen === "check") nav.showFloor();
+  else if (!wanted && (state.screen === "check" || state.screen === "pay")) nav.showFloor();
 });
 
 // --- start -----------------------------------------------------------------------------------
@@ -242,6 +290,9 @@ window.addEventListener("hashchange", () => {
 initPin((staff) => signedIn(staff));
 initFloor();
 initCheck();
+initPay();
+initHistory();
+initDrawer();
 
 (async function boot() {
   try {

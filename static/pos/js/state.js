@@ -65,4 +65,7 @@ export const nav = {
   showFloor: () => {},
   openCheck: (_id) => {},
   lock: (_message) => {},
+  openPay: (_id) => {},
+  showClosed: () => {},
+  showDrawer: () => {},
 };

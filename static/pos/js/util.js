@@ -29,12 +29,30 @@ export function delta(minor) {
   return (minor > 0 ? "+" : "−") + money(Math.abs(minor));
 }
 
-/** A decimal string typed by a person ("5", "5.5", "5,50") to minor units, or null. */
+/** A decimal string typed by a person ("5", "5.5", "5,50") to minor units, or null. Digits
+ * only: never through a float. */
 export function parseMoney(text) {
   const clean = String(text || "").trim().replace(",", ".");
   if (!/^\d+(\.\d{0,2})?$/.test(clean)) return null;
-  return Math.round(parseFloat(clean) * 10 ** fractionDigits);
+  const [whole, frac = ""] = clean.split(".");
+  if (frac.length > fractionDigits && /[1-9]/.test(frac.slice(fractionDigits))) return null;
+  const minor = (frac + "0".repeat(fractionDigits)).slice(0, fractionDigits);
+  return parseInt(whole, 10) * 10 ** fractionDigits + (minor ? parseInt(minor, 10) : 0);
 }
+
+/** a / b rounded half up, for whole numbers a >= 0 and b > 0 (restaurant/money.round_half_up). */
+export function divRoundHalfUp(a, b) {
+  return Math.floor((2 * a + b) / (2 * b));
+}
+
+/** A cash amount rounded to the venue's step, halves up (restaurant/money.round_cash). */
+export function roundCash(amount, step) {
+  if (!step || step <= 1) return amount;
+  return divRoundHalfUp(amount, step) * step;
+}
+
+/** The minor units in one major unit (100 for EUR). */
+export const MINOR = 10 ** fractionDigits;
 
 export function uuid() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -233,4 +251,112 @@ export function pinPad({ onEnter = null, label = "" } = {}) {
     },
     press,
   };
+}
+
+/**
+ * A keypad for an amount, typed like a till: digits come in from the right as minor units
+ * (2, 3, 4, 5 -> €23.45), "00" adds two zeros, ⌫ takes the last digit off. Whole minor units
+ * only, never a float. The first key replaces a preset value. `quick` adds buttons that set
+ * an amount ([{label, value}]). Returns {el, value(), set(v)}.
+ */
+export function amountPad({ value = 0, label = "", onChange = null, max = 10_000_000, quick = [], id = null } = {}) {
+  let amount = value;
+  let fresh = true;
+  const display = h("output.amount-display", { "aria-live": "polite", id: id ? `${id}-value` : null });
+  const render = (initial = false) => {
+    display.textContent = money(amount);
+    display.classList.toggle("fresh", fresh && amount > 0);
+    if (onChange && !initial) onChange(amount);
+  };
+  const press = (key) => {
+    if (key === "back") amount = fresh ? 0 : Math.floor(amount / 10);
+    else {
+      const next = (fresh ? 0 : amount) * 10 ** key.length + Number(key);
+      if (next > max) return;
+      amount = next;
+    }
+    fresh = false;
+    render();
+  };
+  const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "00", "0", "back"].map((k) =>
+    h(
+      "button.key",
+      {
+        type: "button",
+        class: k === "back" ? "key-fn" : "",
+        dataset: { key: k },
+        "aria-label": k === "back" ? t("delete") : null,
+        onclick: () => press(k),
+      },
+      k === "back" ? "⌫" : k,
+    ),
+  );
+  const el = h(
+    "div.amount-pad",
+    { id },
+    label ? h("div.field-label", {}, label) : null,
+    display,
+    quick.length
+      ? h(
+          "div.choice-row.amount-quick",
+          {},
+          quick.map((q) =>
+            h(
+              "button.btn",
+              {
+                type: "button",
+                dataset: { quick: q.key || "" },
+                onclick: () => {
+                  amount = Math.min(q.value, max);
+                  fresh = true;
+                  render();
+                },
+              },
+              q.label,
+            ),
+          ),
+        )
+      : null,
+    h("div.keypad.small", { role: "group" }, keys),
+  );
+  render(true);
+  return {
+    el,
+    value: () => amount,
+    set: (v) => {
+      amount = v;
+      fresh = true;
+      render();
+    },
+  };
+}
+
+/** A − n + stepper; returns {el, value(), set(v)}. */
+export function stepper({ value = 0, min = 0, max = 999, label = "", onChange = null, id = null } = {}) {
+  let n = value;
+  const out = h("output", { "aria-live": "polite" });
+  const minus = h("button", { type: "button", "aria-label": `${label} −`, dataset: { step: "-1" } }, "−");
+  const plus = h("button", { type: "button", "aria-label": `${label} +`, dataset: { step: "1" } }, "+");
+  const render = () => {
+    out.textContent = String(n);
+    minus.disabled = n <= min;
+    plus.disabled = n >= max;
+  };
+  const set = (v) => {
+    n = Math.max(min, Math.min(max, v));
+    render();
+    if (onChange) onChange(n);
+  };
+  minus.addEventListener("click", () => set(n - 1));
+  plus.addEventListener("click", () => set(n + 1));
+  render();
+  return { el: h("div.stepper", { id, role: "group", "aria-label": label }, minus, out, plus), value: () => n, set };
+}
+
+const clockFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+/** An ISO time as the venue's tablets show it: "20:15". */
+export function clock(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "" : clockFormat.format(date);
 }
