@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -169,7 +169,46 @@ class _LineMoney:
 
 
 def split_check(totals: CheckTotals, specs: Sequence[PartSpec]) -> Split:
-    """The parts of a check's bill (see the module docstring and docs/money.md)."""
+    """The parts of a check's bill (see the module docstring and docs/money.md).
+
+    Stable while nothing changes: if computing every part afresh (as if none were paid) gives
+    each paid part exactly what it paid, that computation stands, so paying one part never
+    moves another part's amount by a cent. Otherwise (the check changed since a part was
+    paid) the open parts share what the paid ones left.
+    """
+    specs = tuple(specs)
+    if any(spec.paid is not None for spec in specs):
+        try:
+            fresh = _split(totals, tuple(replace(spec, paid=None) for spec in specs))
+        except SplitError:
+            fresh = None
+        if fresh is not None and all(
+            spec.paid is None or _same_amounts(spec.paid, part)
+            for spec, part in zip(specs, fresh.parts, strict=True)
+        ):
+            parts = tuple(
+                spec.paid if spec.paid is not None else part
+                for spec, part in zip(specs, fresh.parts, strict=True)
+            )
+            return Split(parts=parts, unassigned=fresh.unassigned, total=fresh.total)
+    return _split(totals, specs)
+
+
+def _same_amounts(paid: PartAmounts, part: PartAmounts) -> bool:
+    def rates(amounts: PartAmounts) -> dict:
+        return {
+            (r.code, Decimal(r.rate)): (r.gross, r.tax) for r in amounts.taxes if r.gross or r.tax
+        }
+
+    return (
+        paid.total == part.total
+        and paid.discount == part.discount
+        and paid.service_charge == part.service_charge
+        and rates(paid) == rates(part)
+    )
+
+
+def _split(totals: CheckTotals, specs: tuple[PartSpec, ...]) -> Split:
     specs = tuple(specs)
     kinds = [_kind(spec) for spec in specs]
     rate_keys: list[RateKey] = [(t.code, Decimal(t.rate)) for t in totals.taxes]

@@ -449,3 +449,29 @@ def test_fractions_on_parts_are_stored_exactly(bistro, till):
     shares = [Fraction(s.numerator, s.denominator) for v in bill.parts for s in v.part.shares.all()]
     assert shares == [Fraction(1, 3)] * 3
     assert sorted(v.amounts.total for v in bill.parts) == [1200, 1200, 1200]
+
+
+def test_paying_one_part_never_moves_another_parts_amount(bistro, till):
+    """The amounts shown to the table stay put while the parts are paid one by one."""
+    tab, _ = table_check(
+        bistro,
+        lines=[
+            (bistro.steak, 1),
+            (bistro.risotto, 2),
+            (bistro.pasta, 3),
+            (bistro.pasta, 0),  # shared: 9.47 three ways
+            (bistro.wine, 0),
+            (bistro.beer, 0),
+        ],
+    )
+    bill = pay_services.bill_split(tab=tab, actor=bistro.server, mode="seat")
+    shown = {view.part.pk: view.amounts for view in bill.parts}
+    for view in bill.parts:
+        pay_services.payment_cash(tab=tab, actor=bistro.server, part_id=view.part.pk)
+        now = bill_of(tab)
+        for other in now.parts:
+            assert other.amounts == shown[other.part.pk] or other.part.status == "paid"
+            assert other.amounts.total == shown[other.part.pk].total
+    tab.refresh_from_db()
+    assert tab.status == Check.Status.CLOSED
+    assert tab.paid_amount == sum(a.total for a in shown.values())
