@@ -433,3 +433,23 @@ def test_many_tablets_paying_one_part_by_card_at_once_charge_it_once(
         e for e in stripe_on.state.events.values() if e["type"] == "payment_intent.succeeded"
     ]
     assert len(captures) == 1
+
+
+def test_only_stripe_api_imports_stripe():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    importers = []
+    for app in ("restaurant", "orders", "kitchen", "payments", "pos"):
+        for path in (root / app).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                if any(name == "stripe" or name.startswith("stripe.") for name in names):
+                    importers.append(str(path.relative_to(root)))
+    assert importers == ["payments/stripe_api.py"]
