@@ -11,6 +11,7 @@ fails stores nothing, so retrying it runs it again (it changed nothing the first
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 
@@ -35,15 +36,24 @@ def _request_hash(request) -> str:
 
 
 def run_idempotent(
-    request, *, venue: Venue, staff: StaffMember | None, run: Callable[[], tuple[int, dict]]
+    request,
+    *,
+    venue: Venue,
+    staff: StaffMember | None,
+    run: Callable[[], tuple[int, dict]],
+    atomic: bool = True,
 ) -> tuple[int, dict, bool]:
     """Run `run()` (returning status and JSON body) at most once per idempotency key.
 
-    Returns (status, body, replayed).
+    With `atomic=False` (writes that call Stripe) `run()` is not wrapped in one transaction:
+    its services commit their own steps and are idempotent themselves (one pending card
+    payment per part, Stripe calls with stored keys), and the answer is stored once it is
+    known. Returns (status, body, replayed).
     """
+    block = transaction.atomic if atomic else contextlib.nullcontext
     key = request.headers.get(HEADER, "").strip()
     if not key:
-        with transaction.atomic():
+        with block():
             status, body = run()
         return status, body, False
     if len(key) > 100:
@@ -63,18 +73,19 @@ def run_idempotent(
     if existing is not None:
         return replay(existing)
     try:
-        with transaction.atomic():
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             status, body = run()
-            IdempotencyKey.objects.create(
-                venue=venue,
-                key=key,
-                staff=staff,
-                method=request.method,
-                path=request.path[:300],
-                request_hash=fingerprint,
-                status_code=status,
-                response=body,
-            )
+            with transaction.atomic():
+                IdempotencyKey.objects.create(
+                    venue=venue,
+                    key=key,
+                    staff=staff,
+                    method=request.method,
+                    path=request.path[:300],
+                    request_hash=fingerprint,
+                    status_code=status,
+                    response=body,
+                )
     except IntegrityError:
         record = IdempotencyKey.objects.filter(venue=venue, key=key).first()
         if record is None:

@@ -244,6 +244,10 @@ class Endpoint:
     write: bool
     fields: frozenset[str]
     field_map: dict[str, str]
+    # False for writes that call an outside service (Stripe): the services commit their own
+    # steps, so a call to Stripe never runs inside a transaction that could roll back what
+    # was stored before it (and never holds the database's write lock while it waits).
+    atomic: bool = True
 
 
 def endpoint(
@@ -252,6 +256,7 @@ def endpoint(
     write: bool = False,
     fields: tuple[str, ...] = (),
     field_map: dict[str, str] | None = None,
+    atomic: bool = True,
 ):
     """Mark a handler. `fields` are the JSON body keys it accepts (others are refused).
 
@@ -260,7 +265,9 @@ def endpoint(
     """
 
     def wrap(fn):
-        fn.api_endpoint = Endpoint(fn, auth, write, frozenset(fields), dict(field_map or {}))
+        fn.api_endpoint = Endpoint(
+            fn, auth, write, frozenset(fields), dict(field_map or {}), atomic
+        )
         return fn
 
     return wrap
@@ -333,6 +340,7 @@ def _run(spec: Endpoint, request: HttpRequest, kwargs: dict) -> HttpResponse:
             venue=call.venue,
             staff=call.staff,
             run=lambda: _as_result(spec.fn(call, **kwargs)),
+            atomic=spec.atomic,
         )
         response = json_response(body, status)
         if replayed:

@@ -275,6 +275,7 @@ def readers(call: Call):
 
 @endpoint(
     write=True,
+    atomic=False,
     fields=(
         "part",
         "channel",
@@ -312,19 +313,19 @@ def card_payment(call: Call, payment_id: int):
     return _card_body(call, payment)
 
 
-@endpoint(write=True)
+@endpoint(write=True, atomic=False)
 def card_payment_retry(call: Call, payment_id: int):
     payment = card.card_payment_retry(payment=_payment(call, payment_id), actor=call.staff)
     return _card_body(call, payment)
 
 
-@endpoint(write=True)
+@endpoint(write=True, atomic=False)
 def card_payment_cancel(call: Call, payment_id: int):
     payment = card.card_payment_cancel(payment=_payment(call, payment_id), actor=call.staff)
     return _card_body(call, payment)
 
 
-@endpoint(write=True)
+@endpoint(write=True, atomic=False)
 def card_payment_capture(call: Call, payment_id: int):
     """Tap to Pay: the phone app collected and confirmed the PaymentIntent; capture it."""
     payment = _payment(call, payment_id)
@@ -340,6 +341,7 @@ def card_payment_capture(call: Call, payment_id: int):
 
 @endpoint(
     write=True,
+    atomic=False,
     fields=("amount", "reason", "approver_pin"),
     field_map={"approver": "approver_pin"},
 )
@@ -363,7 +365,7 @@ def payment_refund(call: Call, payment_id: int):
     }
 
 
-@endpoint(write=True)
+@endpoint(write=True, atomic=False)
 def connection_token(call: Call):
     """Tap to Pay: a connection token for the Stripe Terminal SDK on this staff device."""
     permissions.require(call.staff, "payment.take")

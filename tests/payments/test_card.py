@@ -453,3 +453,28 @@ def test_only_stripe_api_imports_stripe():
                 if any(name == "stripe" or name.startswith("stripe.") for name in names):
                     importers.append(str(path.relative_to(root)))
     assert importers == ["payments/stripe_api.py"]
+
+
+def test_a_start_refused_by_a_busy_reader_over_the_api_keeps_its_payment_intent(
+    bistro, till, reader, stripe_on
+):
+    """Card writes are not one big transaction: what was stored before Stripe refused stays,
+    so trying again uses the same PaymentIntent instead of leaving one behind."""
+    from tests.pos.conftest import pair_device, sign_in
+
+    api = sign_in(pair_device(bistro.venue), "1111")
+    first, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    second, _ = table_check(bistro, table=bistro.table5, lines=[(bistro.steak, 1)])
+    ok = api.post(f"checks/{first.pk}/card-payments", {"reader": reader.pk}, key="a")
+    assert ok.status_code == 201, ok.content
+    busy = api.post(f"checks/{second.pk}/card-payments", {"reader": reader.pk}, key="b")
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "terminal_reader_busy"
+    waiting = Payment.objects.get(tab=second)
+    assert (waiting.status, waiting.failure_code) == ("pending", "terminal_reader_busy")
+    assert waiting.stripe_payment_intent and len(intents(stripe_on)) == 2
+    cancel = api.post(f"card-payments/{ok.json()['payment']['id']}/cancel", key="c")
+    assert cancel.json()["payment"]["status"] == "canceled"
+    again = api.post(f"card-payments/{waiting.pk}/retry", key="d")
+    assert again.status_code == 200, again.content
+    assert again.json()["payment"]["stripe_payment_intent"] == waiting.stripe_payment_intent
+    assert len(intents(stripe_on)) == 2

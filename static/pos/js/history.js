@@ -1,8 +1,9 @@
 // Closed checks: today's closed checks with what they came to and what was paid; one of them
-// read-only with its bill (parts, payments, VAT), a receipt reprint, and reopening it (with a
-// manager's approval) as a normal open check.
+// read-only with its bill (parts, payments, VAT), a receipt reprint, a card payment's refund
+// (card.js) and reopening it (with a manager's approval) as a normal open check.
 
 import { get, post } from "./api.js";
+import { cardName, refundDialog, refundable } from "./card.js";
 import { vatList } from "./pay.js";
 import { can, nav, state } from "./state.js";
 import { $, clock, delta, frame, h, modal, money, pinPad, t, toast, uuid } from "./util.js";
@@ -29,6 +30,7 @@ export function initHistory() {
       const action = button.dataset.closedAction;
       if (action === "reprint") await reprint(button.dataset.part ? Number(button.dataset.part) : null);
       else if (action === "reopen") await reopenDialog();
+      else if (action === "refund") await refund(Number(button.dataset.payment));
     } finally {
       delete button.dataset.busy;
     }
@@ -166,17 +168,25 @@ function renderDetail() {
               .map((p) =>
                 h(
                   "div.cd-payment",
-                  {},
-                  [
-                    `${p.method === "cash" ? t("cash") : t("card")} ${money(p.amount)}`,
-                    p.tip ? `${t("tip")} ${money(p.tip)}` : null,
-                    p.rounding ? `${t("rounding")} ${delta(p.rounding)}` : null,
-                    p.tendered !== null && p.tendered !== undefined ? `${t("tendered")} ${money(p.tendered)}` : null,
-                    p.change ? `${t("change_due")} ${money(p.change)}` : null,
-                    clock(p.created_at),
-                  ]
-                    .filter(Boolean)
-                    .join(" · "),
+                  { dataset: { payment: p.id, method: p.method } },
+                  h(
+                    "span",
+                    {},
+                    [
+                      `${p.method === "cash" ? t("cash") : cardName(p) || t("card")} ${money(p.amount)}`,
+                      p.tip ? `${t("tip")} ${money(p.tip)}` : null,
+                      p.rounding ? `${t("rounding")} ${delta(p.rounding)}` : null,
+                      p.tendered !== null && p.tendered !== undefined ? `${t("tendered")} ${money(p.tendered)}` : null,
+                      p.change ? `${t("change_due")} ${money(p.change)}` : null,
+                      clock(p.created_at),
+                    ]
+                      .filter(Boolean)
+                      .join(" · "),
+                    p.refunded ? h("b.cd-refunded", {}, ` · ${t("refunded_n", { amount: money(p.refunded) })}`) : null,
+                  ),
+                  mayPay && refundable(p) > 0
+                    ? h("button.btn.cd-refund", { type: "button", dataset: { closedAction: "refund", payment: p.id } }, t("refund"))
+                    : null,
                 ),
               ),
             mayPay
@@ -210,6 +220,18 @@ async function reprint(partId) {
   } catch (error) {
     toast(error.message, "error", 5000);
   }
+}
+
+/** Refund (part of) a card payment of the check on screen, then show the bill again. */
+async function refund(paymentId) {
+  const id = history.selected;
+  const payment = ((history.bill && history.bill.parts) || []).flatMap((p) => p.payments || []).find((p) => p.id === paymentId);
+  if (!payment) return;
+  const tab = history.check;
+  const result = await refundDialog(payment, { title: t("refund_title", { n: tab.number, label: tab.label }) });
+  if (!result || !result.refund) return;
+  toast(t("refunded_toast", { amount: money(result.refund.amount) }), "ok");
+  if (history.selected === id) await select(id);
 }
 
 /** Reopen the check: the reason, and a manager's PIN unless a manager is signed in. */

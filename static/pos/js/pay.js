@@ -1,10 +1,12 @@
 // The Pay screen: the bill of the check on screen (each part to the cent, VAT per rate, what
-// is paid and what is left), the ways to split it, and taking cash for a part: tip, tender,
-// change, receipt. Every write sends the check version the bill was shown at and re-renders
-// from the answer; a stale version re-fetches the bill and says so. Money is whole minor
-// units (cents) throughout; the only rounding is restaurant/money's, done the same way here.
+// is paid and what is left), the ways to split it, and taking a part's payment: tip, then cash
+// (tender, change) or a card on a reader (card.js), then the receipt. Every write sends the
+// check version the bill was shown at and re-renders from the answer; a stale version
+// re-fetches the bill and says so. Money is whole minor units (cents) throughout; the only
+// rounding is restaurant/money's, done the same way here.
 
 import { api, get } from "./api.js";
+import { cardApproved, follow, followPending, pendingCard, renderCardChoice, renderCardWait, unfollow } from "./card.js";
 import { openDrawerDialog } from "./drawer.js";
 import { can, nav, state } from "./state.js";
 import {
@@ -32,6 +34,7 @@ export const pay = {
   seenVersion: 0, // the newest version an event announced while a write was in flight
   flowRender: null, // re-renders the open payment dialog after the bill changed
   leaving: null, // timer: back to the floor after the check closed
+  cardPoke: null, // asks at once how the card payment on screen is going
 };
 
 // Answers after which the shown bill is out of date.
@@ -131,6 +134,7 @@ export async function reloadBill({ notice = false } = {}) {
 /** A check.changed event: fetch the bill when it is about this check and newer. */
 export function onPayCheckChanged(data) {
   if (state.screen !== "pay" || !pay.bill || data.check !== pay.checkId) return;
+  if (pay.cardPoke) pay.cardPoke(); // a reader's answer (by webhook) changes the check
   if (data.version !== undefined && data.version <= pay.bill.version) return; // ours, shown
   if (pay.inflight) {
     pay.seenVersion = Math.max(pay.seenVersion, data.version || 0);
@@ -220,7 +224,7 @@ export function vatList(taxes) {
 }
 
 function isLocked(part) {
-  return part.status === "paid" || part.paid > 0;
+  return part.status === "paid" || part.paid > 0 || Boolean(pendingCard(part));
 }
 
 function liveLines() {
@@ -314,6 +318,7 @@ function partNodes() {
 function partCard(part) {
   const paid = part.status === "paid";
   const partly = !paid && part.paid > 0;
+  const onCard = !paid && pendingCard(part);
   return h(
     "div.part-card",
     {
@@ -335,9 +340,11 @@ function partCard(part) {
       {},
       paid
         ? h("span.chip.chip-paid", {}, t("part_paid"))
-        : partly
-          ? h("span.chip.chip-partly", {}, t("part_partly"))
-          : h("span.chip.chip-open", {}, t("part_open")),
+        : onCard
+          ? h("span.chip.chip-card", {}, onCard.failure_message ? t("part_card_failed") : t("part_on_card"))
+          : partly
+            ? h("span.chip.chip-partly", {}, t("part_partly"))
+            : h("span.chip.chip-open", {}, t("part_open")),
       h("span", {}, `${t("paid")} `, h("b.pc-paid", {}, money(part.paid))),
       part.tips ? h("span", {}, `${t("tip")} `, h("b", {}, money(part.tips))) : null,
       h("span", {}, `${t("balance")} `, h("b.pc-balance", {}, money(part.balance))),
@@ -347,7 +354,7 @@ function partCard(part) {
       : h(
           "div.pc-foot",
           {},
-          !part.paid && part.total >= 2
+          !part.paid && !onCard && part.total >= 2
             ? h("button.btn.pc-split", { type: "button", dataset: { splitPart: part.id } }, t("split_in_2"))
             : null,
           part.balance > 0
@@ -756,12 +763,15 @@ function tipFor(part, amount, percent) {
 }
 
 /**
- * Pay a part in cash: tip step (or the guest chooses, full-screen), tender step (amount toward
- * the part, cash due after rounding, what was handed over, change), then change and receipt.
+ * Pay a part: tip step (or the guest chooses, full-screen), then in cash the tender step (amount
+ * toward the part, cash due after rounding, what was handed over, change), or by card the card
+ * step (reader, who tips) and the reader's progress (card.js); then change/approval and receipt.
+ * A part with a card payment waiting on a reader opens on that payment.
  */
 function payFlow(partId) {
   const f = {
-    step: "tip", // tip | tender | done
+    step: "tip", // tip | tender | card | card-wait | done
+    payBy: "cash", // where the tip step leads: cash (tender) | card
     sub: null, // a keypad over the step: custom_tip | part_amount | tendered | email
     guest: false,
     tip: null, // {percent} | {amount} | {none: true}
@@ -775,8 +785,15 @@ function payFlow(partId) {
     sig: "",
     key: null,
     receiptKey: uuid(),
+    // by card
+    reader: null, // the reader chosen
+    tipOnReader: false, // the guest chooses the tip on the reader
+    card: null, // the card payment followed (pending)
+    cardBusy: false, // false | true (starting) | "retry" | "cancel"
+    cardSig: "",
+    cardKey: null,
   };
-  let root;
+  let root = null;
   let closeDialog;
   const part = () => pay.bill && pay.bill.parts.find((p) => p.id === partId);
   const amountOf = (p) => Math.min(f.amount ?? p.balance, p.balance);
@@ -794,6 +811,7 @@ function payFlow(partId) {
   function fill({ title, sub = null, body, foot = [], cls = "" }) {
     root.className = `modal wide pay-flow ${cls}`;
     root.dataset.step = f.sub || f.step;
+    delete root.dataset.card;
     root.replaceChildren(
       ...[
         h("div.modal-head", {}, h("h2", {}, title), sub ? h("span.sub", {}, sub) : null),
@@ -801,6 +819,7 @@ function payFlow(partId) {
         foot.length ? h("div.modal-foot", {}, foot) : null,
       ].filter(Boolean),
     );
+    return root;
   }
   const errorBox = () => {
     const box = h("div.modal-error", { role: "alert", id: "pay-error" }, f.error || null);
@@ -834,9 +853,34 @@ function payFlow(partId) {
     render();
   };
 
+  // What card.js needs of this dialog.
+  const ctx = {
+    f,
+    fill,
+    go,
+    render: () => render(),
+    part,
+    dueOf,
+    tipText: (p) => tipText(p),
+    errorBox,
+    partLabel,
+    billWrite,
+    applyAnswer,
+    reloadBill,
+    bill: () => pay.bill,
+    version: () => pay.bill.version,
+    open: () => root !== null,
+    close: () => closeDialog(null),
+    setPoke: (fn) => {
+      pay.cardPoke = fn;
+    },
+  };
+  const afterTip = () => (f.payBy === "card" ? "card" : "tender");
+
   function render() {
     if (!root) return;
     if (f.step === "done") return renderDone();
+    if (f.step === "card-wait" && f.card) return renderCardWait(ctx); // even if the part shows paid
     const p = part();
     if (!p || p.status === "paid" || p.balance <= 0) {
       fill({
@@ -848,6 +892,7 @@ function payFlow(partId) {
     }
     if (f.sub) return renderSub(p);
     if (f.step === "tip") return f.guest ? renderGuest(p) : renderTip(p);
+    if (f.step === "card") return renderCardChoice(ctx, p);
     return renderTender(p);
   }
 
@@ -869,19 +914,29 @@ function payFlow(partId) {
           options.map((o) =>
             h(
               "button.btn.tip-btn",
-              { type: "button", dataset: { tip: o.percent }, onclick: () => go({ tip: { percent: o.percent }, step: "tender" }) },
+              { type: "button", dataset: { tip: o.percent }, onclick: () => go({ tip: { percent: o.percent }, step: afterTip(), tipOnReader: false }) },
               h("span.tip-pct", {}, `${o.percent}%`),
               h("span.tip-amt", {}, `+${money(o.amount)}`),
             ),
           ),
           h("button.btn.tip-btn", { type: "button", dataset: { tip: "custom" }, onclick: () => go({ sub: "custom_tip" }) }, h("span.tip-pct", {}, t("tip_custom"))),
-          h("button.btn.tip-btn.no-tip", { type: "button", dataset: { tip: "none" }, onclick: () => go({ tip: { none: true }, step: "tender" }) }, h("span.tip-pct", {}, t("no_tip"))),
+          h("button.btn.tip-btn.no-tip", { type: "button", dataset: { tip: "none" }, onclick: () => go({ tip: { none: true }, step: afterTip(), tipOnReader: false }) }, h("span.tip-pct", {}, t("no_tip"))),
         ),
         h(
-          "button.btn.btn-xl.turn-guest",
-          { type: "button", id: "turn-to-guest", "aria-pressed": "false", onclick: () => go({ guest: true }) },
-          h("span", { "aria-hidden": "true" }, "↻ "),
-          t("turn_to_guest"),
+          "div.tip-more",
+          {},
+          h(
+            "button.btn.btn-xl.turn-guest",
+            { type: "button", id: "turn-to-guest", "aria-pressed": "false", onclick: () => go({ guest: true }) },
+            h("span", { "aria-hidden": "true" }, "↻ "),
+            t("turn_to_guest"),
+          ),
+          h(
+            "button.btn.btn-xl.tip-on-reader",
+            { type: "button", id: "tip-on-reader", onclick: () => go({ tip: null, tipOnReader: true, payBy: "card", step: "card" }) },
+            h("span", { "aria-hidden": "true" }, "▭ "),
+            t("card_tip_on_reader_go"),
+          ),
         ),
       ],
       foot: [errorBox(), cancel()],
@@ -902,14 +957,14 @@ function payFlow(partId) {
           tipOptions(p, amount).map((o) =>
             h(
               "button.gf-tip",
-              { type: "button", dataset: { tip: o.percent }, onclick: () => go({ tip: { percent: o.percent }, step: "tender", guest: false }) },
+              { type: "button", dataset: { tip: o.percent }, onclick: () => go({ tip: { percent: o.percent }, step: afterTip(), tipOnReader: false, guest: false }) },
               h("span.tip-pct", {}, `${o.percent}%`),
               h("span.tip-amt", {}, `+${money(o.amount)}`),
             ),
           ),
           h(
             "button.gf-tip.no-tip",
-            { type: "button", dataset: { tip: "none" }, onclick: () => go({ tip: { none: true }, step: "tender", guest: false }) },
+            { type: "button", dataset: { tip: "none" }, onclick: () => go({ tip: { none: true }, step: afterTip(), tipOnReader: false, guest: false }) },
             h("span.tip-pct", {}, t("no_tip")),
           ),
         ),
@@ -971,8 +1026,13 @@ function payFlow(partId) {
           h(
             "div.card-reader",
             {},
-            h("button.btn.btn-xl", { type: "button", disabled: true, id: "pay-card" }, t("card_reader")),
-            h("small", {}, t("card_reader_later")),
+            h(
+              "button.btn.btn-primary.btn-xl",
+              { type: "button", id: "pay-card", disabled: f.busy, onclick: () => go({ step: "card", payBy: "card", tipOnReader: false }) },
+              h("span", { "aria-hidden": "true" }, "▭ "),
+              t("card_pay", { amount: money(due.amount + due.tip) }),
+            ),
+            h("small", {}, t("card_on_reader_hint")),
           ),
         ),
         h(
@@ -1023,7 +1083,7 @@ function payFlow(partId) {
     if (f.sub === "custom_tip") {
       title = t("tip_custom");
       pad = amountPad({ value: 0, label: t("tip"), id: "tip-pad" });
-      ok.addEventListener("click", () => go({ tip: { amount: pad.value() }, sub: null, step: "tender" }));
+      ok.addEventListener("click", () => go({ tip: { amount: pad.value() }, sub: null, step: afterTip(), tipOnReader: false }));
     } else if (f.sub === "part_amount") {
       title = t("part_of_it");
       note = t("part_of_it_hint", { balance: money(p.balance) });
@@ -1096,6 +1156,7 @@ function payFlow(partId) {
     } catch (e) {
       f.error = e.message;
       f.errorCode = e.code;
+      if (e.code === "part_in_progress") await followPending(ctx); // a card is on a reader
     } finally {
       f.busy = false;
       render();
@@ -1105,6 +1166,7 @@ function payFlow(partId) {
   function renderDone() {
     const payment = f.payment;
     if (f.sub === "email") return renderEmail();
+    const byCard = payment.method === "card";
     const details = [
       `${t("cash")} ${money(payment.tendered ?? payment.collected)}`,
       `${t("paid")} ${money(payment.amount)}`,
@@ -1118,16 +1180,20 @@ function payFlow(partId) {
         t(`receipt_${kind}`),
       );
     fill({
-      title: t("paid_title"),
+      title: byCard ? t("card_paid_title") : t("paid_title"),
       cls: "done-step",
       body: [
-        h(
-          "div.change-due",
-          { class: payment.change ? "" : "none" },
-          h("span", {}, payment.change ? t("change_due") : t("no_change")),
-          h("strong", { id: "change-due" }, money(payment.change)),
-        ),
-        h("p.pay-details", { id: "pay-details" }, details.join(" · ")),
+        byCard
+          ? cardApproved(payment)
+          : [
+              h(
+                "div.change-due",
+                { class: payment.change ? "" : "none" },
+                h("span", {}, payment.change ? t("change_due") : t("no_change")),
+                h("strong", { id: "change-due" }, money(payment.change)),
+              ),
+              h("p.pay-details", { id: "pay-details" }, details.join(" · ")),
+            ],
         f.closed ? h("div.notice.ok", { id: "pay-closed-notice" }, t("check_closed_free")) : null,
         h("div.field-label", {}, t("receipt")),
         h("div.receipt-row", {}, receipt("print"), receipt("email"), receipt("none")),
@@ -1193,11 +1259,14 @@ function payFlow(partId) {
       pay.flowRender = () => {
         if (!f.sub && f.step !== "done") render();
       };
+      const pending = pendingCard(part());
+      if (pending) follow(ctx, pending); // being paid by card already: follow that payment
       render();
       return root;
     },
     { dismissable: false },
   ).then((value) => {
+    unfollow(ctx);
     pay.flowRender = null;
     root = null;
     if (f.closed) closedAndLeave();
