@@ -103,6 +103,9 @@ def simulated_readers(request):
             "cards": TEST_CARDS,
             "title": _("Simulated card readers"),
             "reader_error": request.session.pop("reader_error", None),
+            # Refresh while waiting for a payment; not while one is shown (a refresh would
+            # reset the tip the person is choosing).
+            "refresh": not any(screen.get("amount") for _reader, screen in readers),
         },
     )
 
