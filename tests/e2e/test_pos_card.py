@@ -291,17 +291,19 @@ def test_a_busy_reader_a_canceled_payment_and_a_second_tablet_following_it(
         f"Waiting for the card on Bar reader — {money(part3['total'])}"
     )
 
-    # Sanne: table 4 on the same reader: refused, with the server's reason; nothing starts
+    # Sanne: table 4 on the same reader: not taken, with the server's reason; her payment
+    # stays (with its PaymentIntent) for "Try again" once the reader is free
     _tab4, part4 = order_and_pay_whole(sanne, "4", "mosselen", "D205")
     other = sanne.locator(".pay-flow")
     other.locator('[data-tip="none"]').tap()
     other.locator("#pay-card").tap()
     other.locator('#card-readers [data-reader]:has-text("Bar reader")').tap()
     other.locator("#card-start").tap()
-    expect(other.locator("#pay-error")).to_have_text(
-        "The reader is busy with another payment: finish or cancel it there first."
+    expect(other.locator("#card-status")).to_have_text(
+        "Not on the reader: The reader is busy with another payment: finish or cancel it "
+        "there first."
     )
-    expect(other).to_have_attribute("data-step", "card")
+    expect(other).to_have_attribute("data-card", "declined")
 
     # Daan cancels his: back to his part, which is open again
     flow.locator("#card-cancel").tap()
@@ -315,8 +317,8 @@ def test_a_busy_reader_a_canceled_payment_and_a_second_tablet_following_it(
     expect(card3).to_have_attribute("data-status", "open")
     expect(card3.locator(".chip-card")).to_have_count(0)
 
-    # Now the reader is free: Sanne charges table 4 on it
-    other.locator("#card-start").tap()
+    # Now the reader is free: Sanne tries again, the same payment on it
+    other.locator("#card-retry").tap()
     expect(other).to_have_attribute("data-card", "waiting")
     expect(other.locator("#card-status")).to_have_text(
         f"Waiting for the card on Bar reader — {money(part4['total'])}"

@@ -5,46 +5,12 @@ import { get } from "./api.js";
 import { renderCheck, seatCount, ui, write } from "./check.js";
 import { guestsDialog } from "./floor.js";
 import { can, state } from "./state.js";
-import { config, frame, h, modal, money, parseMoney, pinPad, t, toast, uuid } from "./util.js";
+import { config, frame, h, modal, money, parseMoney, pinPad, reasonPicker, t, toast, uuid } from "./util.js";
 
 const VOID_REASONS = ["reason_changed_mind", "reason_wrong_entry", "reason_sent_back", "reason_too_long", "reason_dropped", "reason_86"];
 // Answers after which the dialog's action cannot succeed by retrying.
 const FINAL = ["already_voided", "line_voided", "check_not_open", "not_found"];
 const ADJUST_REASONS = ["reason_complaint", "reason_regular", "reason_birthday", "reason_staff", "reason_promo"];
-
-/** Reason buttons plus a free-text field; returns {el, value()}. */
-function reasonPicker(keys, onChange) {
-  let chosen = "";
-  const input = h("input.text-input", { type: "text", maxlength: "200", placeholder: t("reason_other"), "aria-label": t("reason_other") });
-  const buttons = keys.map((key) =>
-    h(
-      "button.btn",
-      {
-        type: "button",
-        "aria-pressed": "false",
-        dataset: { reason: key },
-        onclick: (event) => {
-          chosen = t(key);
-          input.value = "";
-          for (const b of buttons) b.setAttribute("aria-pressed", String(b === event.currentTarget));
-          onChange();
-        },
-      },
-      t(key),
-    ),
-  );
-  input.addEventListener("input", () => {
-    if (input.value.trim()) {
-      chosen = "";
-      for (const b of buttons) b.setAttribute("aria-pressed", "false");
-    }
-    onChange();
-  });
-  return {
-    el: h("div.field", {}, h("span.field-label", {}, t("reason")), h("div.choice-row", {}, buttons), input),
-    value: () => input.value.trim() || chosen,
-  };
-}
 
 // --- void ------------------------------------------------------------------------------------
 

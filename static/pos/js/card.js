@@ -12,7 +12,7 @@
 
 import { get, post } from "./api.js";
 import { can } from "./state.js";
-import { amountPad, frame, h, modal, money, pinPad, t, toast, uuid } from "./util.js";
+import { amountPad, frame, h, modal, money, pinPad, reasonPicker, t, toast, uuid } from "./util.js";
 
 const READER_KEY = "brigade.cardReader"; // the reader this tablet used last (localStorage)
 const POLL_MS = 1000;
@@ -425,7 +425,6 @@ export function refundDialog(payment, { title }) {
     (close) => {
       const error = h("div.modal-error", { role: "alert", id: "refund-error" });
       const submit = h("button.btn.btn-danger.btn-xl", { type: "button", id: "refund-confirm", disabled: true }, t("refund"));
-      let chosen = "";
       const pad = amountPad({
         value: left,
         label: t("refund_amount"),
@@ -433,32 +432,8 @@ export function refundDialog(payment, { title }) {
         quick: [{ label: t("refund_all", { amount: money(left) }), value: left, key: "all" }],
         onChange: () => update(),
       });
-      const input = h("input.text-input", { type: "text", maxlength: "200", id: "refund-reason", placeholder: t("reason_other"), "aria-label": t("reason_other") });
-      const buttons = REFUND_REASONS.map((k) =>
-        h(
-          "button.btn",
-          {
-            type: "button",
-            "aria-pressed": "false",
-            dataset: { reason: k },
-            onclick: (event) => {
-              chosen = t(k);
-              input.value = "";
-              for (const b of buttons) b.setAttribute("aria-pressed", String(b === event.currentTarget));
-              update();
-            },
-          },
-          t(k),
-        ),
-      );
-      input.addEventListener("input", () => {
-        if (input.value.trim()) {
-          chosen = "";
-          for (const b of buttons) b.setAttribute("aria-pressed", "false");
-        }
-        update();
-      });
-      const reason = () => input.value.trim() || chosen;
+      const picker = reasonPicker(REFUND_REASONS, () => update(), "refund-reason");
+      const reason = picker.value;
       function update() {
         const amount = pad.value();
         submit.disabled = !reason() || amount <= 0 || amount > left;
@@ -498,7 +473,7 @@ export function refundDialog(payment, { title }) {
             h(
               "div.refund-why",
               {},
-              h("div.field", {}, h("span.field-label", {}, t("reason")), h("div.choice-row", {}, buttons), input),
+              picker.el,
               pin ? h("p.notice", {}, t("refund_approval")) : null,
               pin ? pin.el : null,
             ),

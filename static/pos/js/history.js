@@ -6,7 +6,7 @@ import { get, post } from "./api.js";
 import { cardName, refundDialog, refundable } from "./card.js";
 import { vatList } from "./pay.js";
 import { can, nav, state } from "./state.js";
-import { $, clock, delta, frame, h, modal, money, pinPad, t, toast, uuid } from "./util.js";
+import { $, clock, delta, frame, h, modal, money, pinPad, reasonPicker, t, toast, uuid } from "./util.js";
 
 export const history = {
   checks: [],
@@ -243,33 +243,8 @@ function reopenDialog() {
     (close) => {
       const error = h("div.modal-error", { role: "alert" });
       const submit = h("button.btn.btn-primary.btn-xl", { type: "button", id: "reopen-confirm", disabled: true }, t("reopen"));
-      let chosen = "";
-      const input = h("input.text-input", { type: "text", maxlength: "200", placeholder: t("reason_other"), "aria-label": t("reason_other") });
-      const buttons = REOPEN_REASONS.map((k) =>
-        h(
-          "button.btn",
-          {
-            type: "button",
-            "aria-pressed": "false",
-            dataset: { reason: k },
-            onclick: (event) => {
-              chosen = t(k);
-              input.value = "";
-              for (const b of buttons) b.setAttribute("aria-pressed", String(b === event.currentTarget));
-              update();
-            },
-          },
-          t(k),
-        ),
-      );
-      input.addEventListener("input", () => {
-        if (input.value.trim()) {
-          chosen = "";
-          for (const b of buttons) b.setAttribute("aria-pressed", "false");
-        }
-        update();
-      });
-      const reason = () => input.value.trim() || chosen;
+      const picker = reasonPicker(REOPEN_REASONS, () => update());
+      const reason = picker.value;
       const update = () => {
         submit.disabled = !reason();
       };
@@ -302,7 +277,7 @@ function reopenDialog() {
           h(
             "div.two-col",
             { class: pad ? "" : "single" },
-            h("div.field", {}, h("span.field-label", {}, t("reason")), h("div.choice-row", {}, buttons), input),
+            picker.el,
             pad ? pad.el : null,
           ),
         ],

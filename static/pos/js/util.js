@@ -360,3 +360,37 @@ export function clock(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? "" : clockFormat.format(date);
 }
+
+/** Reason buttons plus a free-text field (its id: `inputId`); returns {el, value()}. */
+export function reasonPicker(keys, onChange, inputId = undefined) {
+  let chosen = "";
+  const input = h("input.text-input", { type: "text", maxlength: "200", id: inputId, placeholder: t("reason_other"), "aria-label": t("reason_other") });
+  const buttons = keys.map((key) =>
+    h(
+      "button.btn",
+      {
+        type: "button",
+        "aria-pressed": "false",
+        dataset: { reason: key },
+        onclick: (event) => {
+          chosen = t(key);
+          input.value = "";
+          for (const b of buttons) b.setAttribute("aria-pressed", String(b === event.currentTarget));
+          onChange();
+        },
+      },
+      t(key),
+    ),
+  );
+  input.addEventListener("input", () => {
+    if (input.value.trim()) {
+      chosen = "";
+      for (const b of buttons) b.setAttribute("aria-pressed", "false");
+    }
+    onChange();
+  });
+  return {
+    el: h("div.field", {}, h("span.field-label", {}, t("reason")), h("div.choice-row", {}, buttons), input),
+    value: () => input.value.trim() || chosen,
+  };
+}
