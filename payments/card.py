@@ -497,7 +497,10 @@ def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
                 stripe_id=event["id"], type=str(event.get("type", ""))[:80], payload=event
             )
     except IntegrityError:
-        return WebhookEvent.objects.get(stripe_id=event["id"])  # seen before: handled once
+        stored = WebhookEvent.objects.get(stripe_id=event["id"])
+        if stored.processed_at is not None:
+            return stored  # seen and handled before: a duplicate does nothing
+        # Stored, but its handling failed (Stripe unreachable): Stripe's retry handles it now.
     intent_id = _intent_of(event)
     payment = Payment.objects.filter(stripe_payment_intent=intent_id).first() if intent_id else None
     result = "ignored"

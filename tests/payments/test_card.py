@@ -478,3 +478,41 @@ def test_a_start_refused_by_a_busy_reader_over_the_api_keeps_its_payment_intent(
     assert again.status_code == 200, again.content
     assert again.json()["payment"]["stripe_payment_intent"] == waiting.stripe_payment_intent
     assert len(intents(stripe_on)) == 2
+
+
+def test_a_webhook_whose_handling_failed_is_handled_when_stripe_sends_it_again(
+    bistro, till, reader, receiver, stripe_on
+):
+    tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    payment = card.card_payment_start(tab=tab, actor=bistro.server, reader_id=reader.pk)
+    stripe_api.reader_present_test_card(reader.stripe_id, number=VISA)
+    stripe_on.dispatcher.wait_idle()
+    deliveries = receiver.take()
+    # Stripe is unreachable while Brigade handles the events: stored, answered 500
+    stripe_on.apply_faults({"fail_next_http": {"status": 500, "count": 50}})
+    client = Client()
+    first = [
+        client.post(
+            "/payments/stripe/webhook/",
+            body,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        )
+        for body, signature in deliveries
+    ]
+    assert any(r.status_code == 500 for r in first)
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+    stripe_on.clear_faults()
+    again = [
+        client.post(
+            "/payments/stripe/webhook/",
+            body,
+            content_type="application/json",
+            headers={"Stripe-Signature": signature},
+        )
+        for body, signature in deliveries
+    ]
+    assert all(r.status_code == 200 for r in again)
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
