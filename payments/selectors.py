@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, Sum
 from orders.models import Check, OrderLine
 from orders.pricing import CheckTotals
 from orders.selectors import check_with_lines, totals_for
-from payments.models import BillPart, DrawerMovement, DrawerSession, Payment, Receipt
+from payments.models import BillPart, DrawerMovement, DrawerSession, Payment
 from payments.splitting import PartAmounts, PartSpec, Split, split_check, tip_basis, tip_for
 from restaurant.models import Venue
 from restaurant.money import round_half_up
@@ -226,7 +226,3 @@ def drawer_expected(session: DrawerSession) -> dict:
         "payments": cash.count(),
         "expected": session.opening_float + sales + tips + rounding + pay_in - pay_out,
     }
-
-
-def receipts_of(tab: Check):
-    return Receipt.objects.filter(tab=tab).select_related("staff", "part").order_by("pk")
