@@ -119,7 +119,7 @@ def print_job_claim(
     with transaction.atomic():
         candidates = _due(now).exclude(pk__in=exclude)
         if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
+            candidates = candidates.select_for_update(no_key=True, skip_locked=True)
         for job_id in list(candidates.values_list("pk", flat=True)[:5]):
             # Only one worker's UPDATE finds the job still pending.
             won = PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(
@@ -211,7 +211,7 @@ def _failed(job: PrintJob, error: str, *, reroute_now: bool = False, give_up: bo
     now = timezone.now()
     with transaction.atomic():
         job = (
-            PrintJob.objects.select_for_update(of=("self",))
+            PrintJob.objects.select_for_update(no_key=True, of=("self",))
             .select_related("target", "printer", "venue")
             .filter(pk=job.pk, status=Status.PRINTING, attempts=job.attempts)
             .first()

@@ -546,7 +546,7 @@ def print_job_reprint(*, job: PrintJob, actor: StaffMember | None = None) -> Pri
 def print_job_retry(*, job: PrintJob, actor: StaffMember | None = None) -> PrintJob:
     """Put a failed job back in the queue, for its printer (or the first active backup)."""
     _require(actor, job)
-    job = PrintJob.objects.select_for_update().get(pk=job.pk)
+    job = PrintJob.objects.select_for_update(no_key=True).get(pk=job.pk)
     if job.status != PrintJob.Status.FAILED:
         raise ValidationFailed(
             _("Only failed print jobs can be retried; this one is %(status)s.")

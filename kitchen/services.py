@@ -152,7 +152,11 @@ def line_void(
 
 
 def _lock_ticket(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("station", "tab").get(pk=ticket.pk)
+    return (
+        Ticket.objects.select_for_update(no_key=True)
+        .select_related("station", "tab")
+        .get(pk=ticket.pk)
+    )
 
 
 def _food_ready_check(tab_id: int) -> None:
@@ -178,7 +182,7 @@ def ticket_item_set_status(*, item: TicketItem, status: str) -> TicketItem:
     if status not in TicketItem.Status.values:
         raise ValidationFailed(_("Unknown status %(s)s.") % {"s": status}, field="status")
     ticket = _lock_ticket(item.ticket)
-    item = TicketItem.objects.select_for_update().get(pk=item.pk)
+    item = TicketItem.objects.select_for_update(no_key=True).get(pk=item.pk)
     if item.voided or item.held:
         raise Conflict(_("This item is voided or held."), code="item_not_active")
     if item.status != status:
@@ -236,7 +240,9 @@ def ticket_bump(*, ticket: Ticket, by: str = "") -> Ticket:
 @transaction.atomic
 def ticket_recall(*, station: Station, ticket: Ticket | None = None) -> Ticket | None:
     """Undo a bump: the given ticket, or the station's last bumped one, comes back."""
-    qs = Ticket.objects.select_for_update().filter(station=station, bumped_at__isnull=False)
+    qs = Ticket.objects.select_for_update(no_key=True).filter(
+        station=station, bumped_at__isnull=False
+    )
     ticket = (qs.filter(pk=ticket.pk) if ticket else qs.order_by("-bumped_at", "-pk")).first()
     if ticket is None:
         return None
@@ -269,7 +275,7 @@ def _order_tickets(tab: Check, send_batch: int | None):
         .exclude(kind=Ticket.Kind.VOID)
         .values_list("pk", flat=True)
     )
-    tickets = Ticket.objects.select_for_update().filter(pk__in=ids)
+    tickets = Ticket.objects.select_for_update(no_key=True).filter(pk__in=ids)
     if send_batch is not None:
         tickets = tickets.filter(send_batch=send_batch)
     return tickets.order_by("pk")

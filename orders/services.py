@@ -58,7 +58,7 @@ def _same_venue(actor: StaffMember, venue_id: int) -> None:
 
 
 def _lock_open_check(tab: Check) -> Check:
-    locked = Check.objects.select_for_update().get(pk=tab.pk)
+    locked = Check.objects.select_for_update(no_key=True).get(pk=tab.pk)
     if locked.status != Check.Status.OPEN:
         raise Conflict(
             _("Check #%(number)s is %(status)s; it cannot be changed.")
@@ -201,7 +201,7 @@ def check_open(
                 _("A bar tab needs a name."), code="name_required", field="tab_name"
             )
     # Numbers are per venue: lock the venue row so two tablets never get the same number.
-    Venue.objects.select_for_update().filter(pk=venue.pk).first()
+    Venue.objects.select_for_update(no_key=True).filter(pk=venue.pk).first()
     if table is not None and Check.objects.filter(table=table, status=Check.Status.OPEN).exists():
         raise Conflict(
             _("Table %(table)s already has an open check.") % {"table": table.name},
@@ -385,7 +385,7 @@ def line_void(
         )
     _same_venue(actor, line.tab.venue_id)
     tab = _lock_open_check(line.tab)
-    line = OrderLine.objects.select_for_update().get(pk=line.pk)
+    line = OrderLine.objects.select_for_update(no_key=True).get(pk=line.pk)
     if line.tab_id != tab.pk:  # moved to another check (lines_transfer, checks_merge)
         raise _moved(line.name)
     if line.status == OrderLine.Status.VOIDED:
@@ -438,7 +438,7 @@ def _decrement_stock(lines: list[OrderLine]) -> list[MenuItem]:
         if line.menu_item_id:
             wanted[line.menu_item_id] = wanted.get(line.menu_item_id, 0) + line.quantity
     items = list(
-        MenuItem.objects.select_for_update()
+        MenuItem.objects.select_for_update(no_key=True)
         .filter(pk__in=sorted(wanted), stock_count__isnull=False)
         .order_by("pk")
     )
@@ -493,7 +493,9 @@ def lines_send(
     _same_venue(actor, tab.venue_id)
     tab = _lock_open_check(tab)
     rush_ids = set(rush_ids or [])
-    lines_qs = tab.lines.select_for_update().filter(status=OrderLine.Status.NEW).order_by("pk")
+    lines_qs = (
+        tab.lines.select_for_update(no_key=True).filter(status=OrderLine.Status.NEW).order_by("pk")
+    )
     if line_ids is not None:
         known = set(tab.lines.filter(pk__in=line_ids).values_list("pk", flat=True))
         missing = set(line_ids) - known
@@ -545,7 +547,7 @@ def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[OrderLin
         )
     tab = _lock_open_check(tab)
     lines = list(
-        tab.lines.select_for_update()
+        tab.lines.select_for_update(no_key=True)
         .filter(course=course, fired_at__isnull=True)
         .exclude(status=OrderLine.Status.VOIDED)
         .order_by("pk")
@@ -579,7 +581,9 @@ def _lock_checks_of_lines(line_ids: list[int]) -> dict[int, Check]:
     tab_ids = set(OrderLine.objects.filter(pk__in=line_ids).values_list("tab_id", flat=True))
     return {
         tab.pk: tab
-        for tab in Check.objects.select_for_update().filter(pk__in=tab_ids).order_by("pk")
+        for tab in Check.objects.select_for_update(no_key=True)
+        .filter(pk__in=tab_ids)
+        .order_by("pk")
     }
 
 
@@ -588,7 +592,9 @@ def lines_mark_ready(*, line_ids: list[int], ready: bool = True) -> list[OrderLi
     with transaction.atomic():
         tabs = _lock_checks_of_lines(line_ids)
         lines = list(
-            OrderLine.objects.select_for_update().filter(pk__in=sorted(line_ids)).order_by("pk")
+            OrderLine.objects.select_for_update(no_key=True)
+            .filter(pk__in=sorted(line_ids))
+            .order_by("pk")
         )
         stamp = timezone.now() if ready else None
         touched = [line for line in lines if (line.ready_at is None) == ready]
@@ -596,7 +602,7 @@ def lines_mark_ready(*, line_ids: list[int], ready: bool = True) -> list[OrderLi
             line.ready_at = stamp
         OrderLine.objects.bulk_update(touched, ["ready_at"])
         for tab_id in sorted({line.tab_id for line in touched}):
-            tab = tabs.get(tab_id) or Check.objects.select_for_update().get(pk=tab_id)
+            tab = tabs.get(tab_id) or Check.objects.select_for_update(no_key=True).get(pk=tab_id)
             _bump(tab, lines=[x for x in touched if x.tab_id == tab_id])
         return touched
 
@@ -606,7 +612,7 @@ def lines_mark_served(*, line_ids: list[int]) -> list[OrderLine]:
     with transaction.atomic():
         tabs = _lock_checks_of_lines(line_ids)
         lines = list(
-            OrderLine.objects.select_for_update()
+            OrderLine.objects.select_for_update(no_key=True)
             .filter(pk__in=sorted(line_ids), served_at=None)
             .order_by("pk")
         )
@@ -617,7 +623,7 @@ def lines_mark_served(*, line_ids: list[int]) -> list[OrderLine]:
                 line.ready_at = now
         OrderLine.objects.bulk_update(lines, ["served_at", "ready_at"])
         for tab_id in sorted({line.tab_id for line in lines}):
-            tab = tabs.get(tab_id) or Check.objects.select_for_update().get(pk=tab_id)
+            tab = tabs.get(tab_id) or Check.objects.select_for_update(no_key=True).get(pk=tab_id)
             _bump(tab, lines=[x for x in lines if x.tab_id == tab_id])
         return lines
 
@@ -659,7 +665,9 @@ def _clean_line_ids(line_ids) -> list[int]:
 def _lock_lines(tab: Check, line_ids: list[int]) -> list[OrderLine]:
     """Lock these lines of a locked check, by id. Lines moved away meanwhile are stale."""
     lines = list(
-        OrderLine.objects.select_for_update().filter(tab=tab, pk__in=line_ids).order_by("pk")
+        OrderLine.objects.select_for_update(no_key=True)
+        .filter(tab=tab, pk__in=line_ids)
+        .order_by("pk")
     )
     found = {line.pk for line in lines}
     missing = [pk for pk in line_ids if pk not in found]
@@ -843,7 +851,7 @@ def adjustment_remove(
     reason = _clean_reason(reason, _("Give a reason for taking it off."))
     approver = _approval(actor, approver, adjustment.tab.venue_id)
     tab = _lock_open_check(adjustment.tab)
-    adjustment = Adjustment.objects.select_for_update().get(pk=adjustment.pk)
+    adjustment = Adjustment.objects.select_for_update(no_key=True).get(pk=adjustment.pk)
     if adjustment.tab_id != tab.pk:
         raise _moved(str(adjustment))
     if adjustment.removed_at is not None:
@@ -1155,7 +1163,7 @@ def checks_merge(
     locked = _lock_open_checks(tab.pk, other.pk)
     tab, other = locked[tab.pk], locked[other.pk]
     guard_version(tab, expected_version, header=True)
-    lines = list(OrderLine.objects.select_for_update().filter(tab=other).order_by("pk"))
+    lines = list(OrderLine.objects.select_for_update(no_key=True).filter(tab=other).order_by("pk"))
     frozen = _freeze_check_adjustments(other)
     OrderLine.objects.filter(tab=other).update(tab=tab)
     Adjustment.objects.filter(tab=other, line__isnull=False).update(tab=tab)
@@ -1336,7 +1344,7 @@ def check_reopen(
             field="approver",
         )
     reason = _clean_reason(reason, _("Say why the check is reopened."))
-    tab = Check.objects.select_for_update().get(pk=tab.pk)
+    tab = Check.objects.select_for_update(no_key=True).get(pk=tab.pk)
     if tab.status != Check.Status.CLOSED:
         raise Conflict(
             _("Check #%(n)s is %(status)s; only a closed check can be reopened.")

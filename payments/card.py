@@ -254,7 +254,7 @@ def _failed_attempt(payment: Payment, code: str, message: str) -> None:
 
 def _tell_tablets(payment: Payment) -> None:
     with transaction.atomic():
-        tab = Check.objects.select_for_update().get(pk=payment.tab_id)
+        tab = Check.objects.select_for_update(no_key=True).get(pk=payment.tab_id)
         order_services.check_changed(tab)
 
 
@@ -317,8 +317,10 @@ def _card_details(intent: dict) -> tuple[str, str]:
 @transaction.atomic
 def _record(payment_id: int, intent: dict) -> Payment:
     payment = Payment.objects.select_related("tab", "part").get(pk=payment_id)
-    tab = Check.objects.select_for_update().get(pk=payment.tab_id)
-    payment = Payment.objects.select_for_update().select_related("part").get(pk=payment_id)
+    tab = Check.objects.select_for_update(no_key=True).get(pk=payment.tab_id)
+    payment = (
+        Payment.objects.select_for_update(no_key=True).select_related("part").get(pk=payment_id)
+    )
     if payment.status != Payment.Status.PENDING:
         return payment  # recorded already (a webhook and a poll at once)
     status = intent.get("status")
@@ -408,7 +410,9 @@ def payment_refund(
         )
     with transaction.atomic():
         payment = (
-            Payment.objects.select_for_update().select_related("tab__venue").get(pk=payment.pk)
+            Payment.objects.select_for_update(no_key=True)
+            .select_related("tab__venue")
+            .get(pk=payment.pk)
         )
         if payment.venue_id != actor.venue_id:
             raise NotFound(_("No such payment here."))
@@ -456,7 +460,7 @@ def payment_refund(
         else Refund.Status.PENDING,
     )
     with transaction.atomic():
-        tab = Check.objects.select_for_update().get(pk=payment.tab_id)
+        tab = Check.objects.select_for_update(no_key=True).get(pk=payment.tab_id)
         order_services.check_audit(
             tab,
             action="payment.refund",

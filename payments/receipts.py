@@ -656,7 +656,7 @@ def receipt_give(
     permissions.require(actor, "payment.take")
     if actor.venue_id != tab.venue_id:
         raise permissions.PermissionDenied(_("You do not work at this venue."))
-    tab = Check.objects.select_for_update().select_related("venue").get(pk=tab.pk)
+    tab = Check.objects.select_for_update(no_key=True).select_related("venue").get(pk=tab.pk)
     if kind not in Receipt.Kind.values:
         raise ValidationFailed(
             _("A receipt is printed, emailed or none; not %(kind)s.") % {"kind": kind},

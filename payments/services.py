@@ -71,7 +71,7 @@ def _lock_bill(
     permissions.require(actor, "payment.take")
     if actor.venue_id != tab.venue_id:
         raise permissions.PermissionDenied(_("You do not work at this venue."))
-    locked = Check.objects.select_for_update().get(pk=tab.pk)
+    locked = Check.objects.select_for_update(no_key=True).get(pk=tab.pk)
     if locked.status != Check.Status.OPEN:
         raise Conflict(
             _("Check #%(number)s is %(status)s; it cannot be paid.")
@@ -477,7 +477,7 @@ def _tip(view: PartView, tab: Check, amount: int, tip, tip_percent) -> tuple[int
 
 
 def _drawer_session(tab: Check, session_id) -> DrawerSession:
-    sessions = DrawerSession.objects.select_for_update().filter(
+    sessions = DrawerSession.objects.select_for_update(no_key=True).filter(
         venue_id=tab.venue_id, status=DrawerSession.Status.OPEN, drawer__is_active=True
     )
     if session_id is not None:
@@ -676,7 +676,7 @@ def drawer_open(*, drawer: Drawer, actor: StaffMember, opening_float: int) -> Dr
 
 def _lock_open_session(session: DrawerSession) -> DrawerSession:
     locked = (
-        DrawerSession.objects.select_for_update(of=("self",))
+        DrawerSession.objects.select_for_update(no_key=True, of=("self",))
         .select_related("drawer__venue", "closed_by")
         .get(pk=session.pk)
     )

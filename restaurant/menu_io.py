@@ -1001,7 +1001,7 @@ def menu_import(
     try:
         with transaction.atomic():
             # One import per venue at a time; the checks below read what the writes rely on.
-            list(Venue.objects.select_for_update().filter(pk=venue.pk).values_list("pk"))
+            list(Venue.objects.select_for_update(no_key=True).filter(pk=venue.pk).values_list("pk"))
             doc = _Validator(venue).validate(data)
             writer.write(doc, deactivate_missing=deactivate_missing)
             if dry_run:

@@ -98,7 +98,9 @@ def staff_update(
     """Change a staff member's name, role or active flag. A venue keeps an active owner."""
     if actor is not None:
         permissions.require(actor, "staff.manage")
-    staff = StaffMember.objects.select_for_update().select_related("user").get(pk=staff.pk)
+    staff = (
+        StaffMember.objects.select_for_update(no_key=True).select_related("user").get(pk=staff.pk)
+    )
     new_role = staff.role if role is None else role
     new_active = staff.is_active if is_active is None else is_active
     if new_role not in StaffMember.Role.values:
@@ -109,7 +111,7 @@ def staff_update(
         and (new_role != StaffMember.Role.OWNER or not new_active)
     )
     if stops_owning and not (
-        StaffMember.objects.select_for_update()
+        StaffMember.objects.select_for_update(no_key=True)
         .filter(venue_id=staff.venue_id, role=StaffMember.Role.OWNER, is_active=True)
         .exclude(pk=staff.pk)
         .exists()
@@ -136,7 +138,7 @@ def staff_update(
 def staff_set_pin(*, staff: StaffMember, pin: str, actor: StaffMember | None = None) -> None:
     if actor is not None and actor.pk != staff.pk:
         permissions.require(actor, "staff.manage")
-    staff = StaffMember.objects.select_for_update().get(pk=staff.pk)
+    staff = StaffMember.objects.select_for_update(no_key=True).get(pk=staff.pk)
     _set_pin(staff, pin)
 
 
@@ -160,7 +162,7 @@ def menu_item_set_available(
     """86 (available=False) or un-86 an item. Un-86ing an item whose stock ran out needs stock."""
     if actor is not None:
         permissions.require(actor, "item.86")
-    item = MenuItem.objects.select_for_update().get(pk=item.pk)
+    item = MenuItem.objects.select_for_update(no_key=True).get(pk=item.pk)
     if available and item.stock_count == 0:
         raise ValidationFailed(
             _("%(item)s has no stock left; set a stock count before un-86ing it.")
@@ -185,7 +187,9 @@ def modifier_set_available(
 ) -> Modifier:
     if actor is not None:
         permissions.require(actor, "item.86")
-    modifier = Modifier.objects.select_for_update().select_related("group").get(pk=modifier.pk)
+    modifier = (
+        Modifier.objects.select_for_update(no_key=True).select_related("group").get(pk=modifier.pk)
+    )
     if modifier.is_available != available:
         modifier.is_available = available
         modifier.save(update_fields=["is_available"])
@@ -220,7 +224,9 @@ def menu_items_change_price(
         raise ValidationFailed(_("Round to at least 1."), field="round_to")
     ids = sorted(set(item_ids))
     items = list(
-        MenuItem.objects.select_for_update().filter(venue=venue, pk__in=ids).order_by("pk")
+        MenuItem.objects.select_for_update(no_key=True)
+        .filter(venue=venue, pk__in=ids)
+        .order_by("pk")
     )
     if len(items) != len(ids):
         raise NotFound(_("Some items do not belong to this venue."), field="items")
@@ -308,7 +314,7 @@ def device_pair(*, code: str) -> tuple[Device, str]:
 
     code = (code or "").strip().upper().replace("-", "").replace(" ", "")
     device = (
-        Device.objects.select_for_update()
+        Device.objects.select_for_update(no_key=True)
         .filter(pairing_code=code, revoked_at__isnull=True)
         .first()
         if code
@@ -347,7 +353,7 @@ def device_by_token(token: str) -> Device | None:
 def device_revoke(*, device: Device, actor: StaffMember | None = None) -> Device:
     if actor is not None:
         permissions.require(actor, "floor.edit")
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    device = Device.objects.select_for_update(no_key=True).get(pk=device.pk)
     if device.revoked_at is None:
         device.revoked_at = timezone.now()
         device.token_digest = ""
@@ -401,7 +407,7 @@ def pin_sign_in(*, device: Device, pin: str, ip_address: str | None = None) -> S
     if not device.is_active:
         raise PermissionDenied(_("This device is not paired."), code="device_revoked")
     with transaction.atomic():
-        Device.objects.select_for_update().filter(pk=device.pk).first()  # one at a time
+        Device.objects.select_for_update(no_key=True).filter(pk=device.pk).first()  # one at a time
         remaining = pin_lockout_remaining(device=device)
         if remaining:
             raise _locked_out(remaining, "pin")

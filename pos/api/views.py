@@ -351,7 +351,7 @@ def line_void(call: Call, check_id: int, line_id: int):
 
 def _lock(tab: Check) -> None:
     """Hold the check (first, as every service does) so what a send did can be read back."""
-    Check.objects.select_for_update().filter(pk=tab.pk).first()
+    Check.objects.select_for_update(no_key=True).filter(pk=tab.pk).first()
 
 
 def _tickets_json(tickets) -> list[dict]:
