@@ -1,5 +1,9 @@
 """Websocket consumers of the venue app: a liveness ping, and the base of every screen's feed."""
 
+import asyncio
+import time
+import weakref
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -19,6 +23,58 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
             )
 
 
+# A heartbeat's `seq` may be this old: the last seq is read from the database at most once a
+# second per venue and server process, however many screens ping.
+SEQ_FRESH_SECONDS = 1.0
+
+
+class _KnownSeqs:
+    """The last `seq` this server process knows of, per venue, for heartbeats.
+
+    Moved forward by every event that passes through the process and by the `hello` of every
+    new socket; read from the database when it is older than SEQ_FRESH_SECONDS (one read for
+    all the sockets pinging meanwhile). So a thousand idle screens cost about one query a
+    second, not one per ping, and a screen whose last message was dropped still learns of it
+    within a heartbeat or two.
+    """
+
+    def __init__(self):
+        self.known: dict[int, int] = {}
+        self.read_at: dict[int, float] = {}
+        self.locks: dict[int, asyncio.Lock] = {}
+
+    def saw(self, venue_id: int, seq: int) -> None:
+        if seq > self.known.get(venue_id, -1):
+            self.known[venue_id] = seq
+
+    def _fresh(self, venue_id: int) -> bool:
+        read_at = self.read_at.get(venue_id)
+        return read_at is not None and time.monotonic() - read_at < SEQ_FRESH_SECONDS
+
+    async def get(self, venue_id: int) -> int:
+        if not self._fresh(venue_id):
+            lock = self.locks.setdefault(venue_id, asyncio.Lock())
+            async with lock:
+                if not self._fresh(venue_id):  # another socket may have read it meanwhile
+                    self.saw(venue_id, await _last_seq(venue_id))
+                    self.read_at[venue_id] = time.monotonic()
+        return self.known[venue_id]
+
+
+# One per event loop (a server process has one; tests start several).
+_known_seqs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _KnownSeqs]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def known_seqs() -> _KnownSeqs:
+    loop = asyncio.get_running_loop()
+    seqs = _known_seqs.get(loop)
+    if seqs is None:
+        seqs = _known_seqs[loop] = _KnownSeqs()
+    return seqs
+
+
 class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
     """A screen's feed of its venue's events (docs/realtime.md), shared by tablets and kitchens.
 
@@ -28,8 +84,9 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
     again); an accepted client joins `venue.<id>` first and then gets `hello` with the last
     `seq`, so an event committed in between arrives twice at worst and the copy is ignored.
     Pings get pongs carrying the last `seq` (a client whose *last* message was dropped has no
-    later event to show the gap: the heartbeat shows it); `catchup` answers the events after
-    `n` from the database.
+    later event to show the gap: the heartbeat shows it), answered from what the process
+    knows (`_KnownSeqs`), not by a query per ping; `catchup` answers the events after `n` from
+    the database.
     """
 
     CATCHUP_LIMIT = 500
@@ -48,9 +105,9 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
         self.group = venue_group(venue_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json(
-            {"type": "hello", "seq": await _last_seq(venue_id), "v": PROTOCOL_VERSION}
-        )
+        seq = await _last_seq(venue_id)
+        known_seqs().saw(venue_id, seq)
+        await self.send_json({"type": "hello", "seq": seq, "v": PROTOCOL_VERSION})
 
     async def disconnect(self, code):
         if self.venue_id is not None:
@@ -69,7 +126,7 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         kind = content.get("type")
         if kind == "ping":
-            seq = await _last_seq(self.venue_id)
+            seq = await known_seqs().get(self.venue_id)
             await self.send_json({"type": "pong", "id": content.get("id"), "seq": seq})
         elif kind == "catchup":
             after = content.get("after")
@@ -91,8 +148,13 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
     async def _error(self, code: str, message: str):
         await self.send_json({"type": "error", "error": {"code": code, "message": message}})
 
-    async def venue_event(self, message):
-        await self.send_json({"type": "event", "event": message["event"]})
+    async def venue_events(self, message):
+        """One committed transaction's events, forwarded one frame each, in seq order."""
+        events = message["events"]
+        if events:
+            known_seqs().saw(self.venue_id, events[-1]["seq"])
+        for event in events:
+            await self.send_json({"type": "event", "event": event})
 
 
 @database_sync_to_async

@@ -1,8 +1,10 @@
 """The realtime event log: the one module that writes and publishes events.
 
-A service calls `event_emit` inside its transaction. The event row gets the venue's next
-sequence number (gap-free, monotonic) and is published to the venue's channel-layer group only
-after the transaction commits, so a screen never hears of a change that was rolled back. The
+A service calls `event_emit` inside its transaction. The event is written as the transaction's
+last statements, right before COMMIT (restaurant/db/backends/events.py), with the venue's next
+sequence number (gap-free, monotonic: the counter row is locked only for that flush and the
+commit), and the transaction's events are published together to the venue's channel-layer
+group only after it commits, so a screen never hears of a change that was rolled back. The
 database is the truth; the channel layer only wakes screens up: a screen that misses a message
 (a dropped connection, channels_redis dropping a message over capacity) sees a gap in `seq` and
 fetches a fresh snapshot. See docs/realtime.md.
@@ -19,7 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
+from django.utils import timezone
 
 from restaurant.models import Event, EventSequence
 
@@ -48,44 +50,135 @@ def _jsonable(data: dict) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+class _Batch:
+    """The events one transaction wrote, published together once it has committed."""
+
+    __slots__ = ("events", "published")
+
+    def __init__(self):
+        self.events: list[Event] = []
+        self.published = False
+
+    def written(self, events: list[Event]) -> None:
+        self.events.extend(events)
+
+    def publish(self) -> None:
+        # Every event of the transaction registered this callback (so one survives whatever
+        # savepoint was rolled back); the first to run publishes them all.
+        if self.published:
+            return
+        self.published = True
+        by_venue: dict[int, list[dict]] = {}
+        for event in self.events:
+            by_venue.setdefault(event.venue_id, []).append(event_as_message(event))
+        for venue_id, messages in by_venue.items():
+            publish(venue_id, messages)
+
+
 def event_emit(*, venue_id: int, type: str, data: dict | None = None, version: int = 1) -> Event:
-    """Write an event in the current transaction; publish it after commit."""
-    if not transaction.get_connection().in_atomic_block:
+    """Add an event to the current transaction; it is written just before the transaction
+    commits (with the venue's next `seq`) and published after.
+
+    The returned event has its `seq` once the transaction has written it.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change")
-    EventSequence.objects.get_or_create(venue_id=venue_id)
-    # Lock the venue's counter last, increment, read back: a gap-free per-venue sequence.
-    EventSequence.objects.select_for_update().filter(venue_id=venue_id).update(
-        last_seq=F("last_seq") + 1
+    event = Event(
+        venue_id=venue_id,
+        type=type,
+        version=version,
+        data=_jsonable(data or {}),
+        created_at=timezone.now(),
     )
-    seq = EventSequence.objects.values_list("last_seq", flat=True).get(venue_id=venue_id)
-    event = Event.objects.create(
-        venue_id=venue_id, seq=seq, type=type, version=version, data=_jsonable(data or {})
-    )
-    message = event_as_message(event)
-    transaction.on_commit(lambda: publish(venue_id, message))
+    if not getattr(connection, "brigade_event_log", False):
+        # A database backend without the pre-commit hook (restaurant/db/backends): write now,
+        # holding the venue's counter until commit. Correct, only slower.
+        write_events(connection, [event])
+        batch = _Batch()
+        batch.written([event])
+    else:
+        if connection.event_batch is None:
+            connection.event_batch = _Batch()
+        batch = connection.event_batch
+        connection.event_pending(event)
+    transaction.on_commit(batch.publish)
     return event
 
 
-def publish(venue_id: int, message: dict) -> None:
-    """Send one event to the venue's group. Losing it is survivable (clients re-snapshot)."""
+def write_events(connection, events: list[Event]) -> None:
+    """Write events with their venues' next sequence numbers: per venue (ascending, so two
+    transactions never wait on each other's counters in opposite orders) one counter update
+    and one multi-row insert. Called by the backend right before COMMIT."""
+    if not events:
+        return
+    by_venue: dict[int, list[Event]] = {}
+    for event in events:
+        by_venue.setdefault(event.venue_id, []).append(event)
+    quote = connection.ops.quote_name
+    counter = quote(EventSequence._meta.db_table)
+    table = quote(Event._meta.db_table)
+    fields = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
+    columns = ", ".join(quote(f.column) for f in fields)
+    # Table and column names come from the models; every value is a bound parameter.
+    bump = (
+        f"INSERT INTO {counter} (venue_id, last_seq) VALUES (%s, %s) "  # noqa: S608
+        f"ON CONFLICT (venue_id) DO UPDATE SET last_seq = {counter}.last_seq + %s "
+        "RETURNING last_seq"
+    )
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for venue_id in sorted(by_venue):
+            batch = by_venue[venue_id]
+            cursor.execute(bump, [venue_id, len(batch), len(batch)])
+            last = cursor.fetchone()[0]
+            for offset, event in enumerate(batch):
+                event.seq = last - len(batch) + 1 + offset
+            params = [
+                field.get_db_prep_save(getattr(event, field.attname), connection)
+                for event in batch
+                for field in fields
+            ]
+            insert = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([row] * len(batch))  # noqa: S608
+            cursor.execute(insert, params)
+
+
+EVENT_COLUMNS = ("venue", "seq", "type", "version", "data", "created_at")
+
+
+def _flush_pending() -> None:
+    """Write this connection's pending events now (a read of the log inside a writing
+    transaction must see them)."""
+    connection = transaction.get_connection()
+    if getattr(connection, "pending_events", None):
+        connection.flush_events()
+
+
+def publish(venue_id: int, messages: list[dict]) -> None:
+    """Send one transaction's events to the venue's group, as one channel-layer message.
+    Losing it is survivable (clients see the gap and catch up)."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         async_to_sync(layer.group_send)(
-            venue_group(venue_id), {"type": "venue.event", "event": message}
+            venue_group(venue_id), {"type": "venue.events", "events": messages}
         )
-    except Exception:  # the database has the event; screens will catch up on their next gap
-        logger.exception("could not publish event %s of venue %s", message.get("seq"), venue_id)
+    except Exception:  # the database has the events; screens will catch up on their next gap
+        logger.exception(
+            "could not publish events %s of venue %s", [m.get("seq") for m in messages], venue_id
+        )
 
 
 def events_after(*, venue_id: int, after: int, limit: int = 500) -> list[dict]:
     """Events with seq > after, oldest first (for catching up without a full snapshot)."""
+    _flush_pending()
     rows = Event.objects.filter(venue_id=venue_id, seq__gt=after).order_by("seq")[:limit]
     return [event_as_message(e) for e in rows]
 
 
 def last_seq(*, venue_id: int) -> int:
+    _flush_pending()
     return (
         EventSequence.objects.filter(venue_id=venue_id).values_list("last_seq", flat=True).first()
         or 0
