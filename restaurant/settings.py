@@ -116,13 +116,39 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# Brigade's backends are Django's, with the realtime event log written just before COMMIT
+# (restaurant/db/backends/events.py).
+BACKENDS = {
+    "django.db.backends.postgresql": "restaurant.db.backends.postgresql",
+    "django.db.backends.sqlite3": "restaurant.db.backends.sqlite3",
+}
+# PostgreSQL connections come from a pool per server process (psycopg_pool through Django):
+# under an ASGI server every request runs in a thread of its own, and a connection kept per
+# thread (CONN_MAX_AGE) would be a new connection per request, left open afterwards.
+DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", "2"))
+DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "8"))
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "10"))
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Shown in pg_stat_activity, so an operator sees whose connections these are.
+        _db.setdefault("OPTIONS", {})["application_name"] = os.environ.get(
+            "DB_APPLICATION_NAME", "brigade"
+        )
+        _db["OPTIONS"]["pool"] = {
+            "min_size": DB_POOL_MIN_SIZE,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": DB_POOL_TIMEOUT,
+            # A connection idle this long is closed (down to min_size).
+            "max_idle": 300,
+        }
+    _db["ENGINE"] = BACKENDS.get(_db["ENGINE"], _db["ENGINE"])
+    DATABASES = {"default": _db}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": BACKENDS["django.db.backends.sqlite3"],
             "NAME": os.environ.get("SQLITE_PATH", str(DATA_DIR / "brigade.sqlite3")),
             "OPTIONS": {
                 # Writers take the lock at BEGIN, so two writers queue instead of failing
@@ -143,17 +169,33 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# channels_redis blocks on an empty channel for 5 s (BZPOPMIN); redis-py's default socket read
+# timeout is also 5 s, so an idle socket's read could time out first and close a screen's
+# websocket (1011). Reads wait well past the layer's blocking read.
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "30"))
+CHANNEL_LAYER_KINDS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", "core").strip().lower()
+if CHANNEL_LAYER not in CHANNEL_LAYER_KINDS:
+    raise ImproperlyConfigured("CHANNEL_LAYER must be 'core' or 'pubsub'")
 if REDIS_URL:
+    _redis_host = {
+        "address": REDIS_URL,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+    }
+    _layer_config: dict = {
+        "hosts": [_redis_host],
+        "prefix": os.environ.get("CHANNELS_PREFIX", "brigade"),
+    }
+    if CHANNEL_LAYER == "core":
+        _layer_config["capacity"] = int(os.environ.get("CHANNELS_CAPACITY", "100"))
+        _layer_config["expiry"] = 60
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": os.environ.get("CHANNELS_PREFIX", "brigade"),
-                "capacity": int(os.environ.get("CHANNELS_CAPACITY", "100")),
-                "expiry": 60,
-            },
-        }
+        "default": {"BACKEND": CHANNEL_LAYER_KINDS[CHANNEL_LAYER], "CONFIG": _layer_config}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

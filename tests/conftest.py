@@ -32,7 +32,7 @@ def _reachable(url: str, default_port: int) -> bool:
 def _service_missing(marker: str) -> str | None:
     """Why the service behind `marker` cannot be used here, or None when it can."""
     if marker == "postgres":
-        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if settings.DATABASES["default"]["ENGINE"] != "restaurant.db.backends.postgresql":
             return "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
     elif marker == "redis":
         url = os.environ.get("REDIS_URL", "")

@@ -136,7 +136,7 @@ def test_embedded_defaults_are_sqlite_in_the_data_dir_and_the_in_memory_layer(tm
         " s.CHANNEL_LAYERS['default']['BACKEND']]))",
     )
     assert values == [
-        "django.db.backends.sqlite3",
+        "restaurant.db.backends.sqlite3",
         str(tmp_path / "brigade.sqlite3"),
         "channels.layers.InMemoryChannelLayer",
     ]
@@ -154,13 +154,20 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_redis(tmp_path):
         REDIS_URL="redis://cache.example.com:6380/2",
     )
     assert values == [
-        "django.db.backends.postgresql",
+        "restaurant.db.backends.postgresql",
         "brigade",
         "db.example.com",
         5433,
         "brigade",
         "channels_redis.core.RedisChannelLayer",
-        ["redis://cache.example.com:6380/2"],
+        [
+            {
+                "address": "redis://cache.example.com:6380/2",
+                "socket_timeout": 30.0,
+                "socket_connect_timeout": 5,
+                "socket_keepalive": True,
+            }
+        ],
     ]
 
 
@@ -205,7 +212,10 @@ def test_this_runs_database_connection_is_configured_for_integrity():
     """The connection the suite itself runs on (SQLite by default, PostgreSQL in CI)."""
     if connection.vendor == "postgresql":
         # Foreign keys are always enforced there; SQLite needs its pragmas (checked below).
-        assert connection.settings_dict["CONN_MAX_AGE"] == 60
+        # Connections come from a bounded pool per process, never one kept per thread.
+        assert connection.settings_dict["CONN_MAX_AGE"] == 0
+        assert connection.settings_dict["OPTIONS"]["pool"]["max_size"] >= 1
+        assert connection.pool is not None
         return
     assert connection.vendor == "sqlite"
     assert connection.transaction_mode == "IMMEDIATE"

@@ -345,3 +345,50 @@ def test_a_bump_on_one_screen_reaches_the_other_screens(brasserie):
         await communicator.disconnect()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeats_of_many_screens_are_answered_without_a_query_each(brasserie, monkeypatch):
+    """Idle screens ping every few seconds; a thousand of them must not cost a query a ping.
+    The process reads the last seq at most once a second per venue, and a pong still shows
+    a change committed since (a dropped last message is noticed)."""
+    from django.db.backends.utils import CursorWrapper
+
+    token = screen_token(brasserie.venue, brasserie.grill)
+    statements: list[str] = []
+    execute = CursorWrapper.execute
+
+    def counting(self, sql, params=None):
+        statements.append(sql)
+        return execute(self, sql, params)
+
+    async def scenario():
+        screens = []
+        for _ in range(5):
+            communicator, connected, _code = await connect("/ws/kds/grill/", token)
+            assert connected
+            await communicator.receive_json_from(timeout=5)  # hello
+            screens.append(communicator)
+        try:
+            monkeypatch.setattr(CursorWrapper, "execute", counting)
+            for round_ in range(10):
+                for communicator in screens:
+                    await communicator.send_json_to({"type": "ping", "id": round_})
+                    pong = await communicator.receive_json_from(timeout=5)
+                    assert pong["type"] == "pong" and pong["id"] == round_
+            pinged = [s for s in statements if "eventsequence" in s]
+            assert len(pinged) <= 1, f"{len(pinged)} reads of the last seq for 50 pings"
+            monkeypatch.setattr(CursorWrapper, "execute", execute)
+
+            # A change committed meanwhile shows on a pong within a second or so.
+            await database_sync_to_async(order)(brasserie, "2", brasserie.steak)
+            expected = await database_sync_to_async(last_seq)(venue_id=brasserie.venue.pk)
+            await asyncio.sleep(1.1)
+            await screens[0].send_json_to({"type": "ping", "id": 99})
+            messages = await receive_until(screens[0], lambda m: m["type"] == "pong")
+            assert messages[-1]["seq"] == expected
+        finally:
+            for communicator in screens:
+                await communicator.disconnect()
+
+    asyncio.run(scenario())

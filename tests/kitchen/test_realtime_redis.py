@@ -17,8 +17,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,8 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO, free_port, http_get, manage, server_env
+from tests.e2e.conftest import manage, server_env
 from tests.kitchen.ws_client import ScreenModel, WebSocketClient
+from tests.servers import Daphne
 
 pytestmark = pytest.mark.redis
 
@@ -64,58 +63,6 @@ def setup_venue() -> None:
             }
         )
     )
-
-
-class Daphne:
-    """`python -m daphne restaurant.asgi:application` on a free port, with the given env."""
-
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"daphne-{name}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "restaurant.asgi:application",
-                ],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"daphne {name} exited:\n{self.log()}")
-            try:
-                if http_get(self.url + "/healthz", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        pytest.fail(f"daphne {name} did not start:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)  # in case a test left it stopped
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 class Api:
@@ -279,3 +226,37 @@ def test_a_screen_that_misses_messages_over_capacity_recovers_every_ticket_once(
             assert sorted(t["id"] for t in snapshot(server, token)["tickets"]) == sorted(sent)
     finally:
         ws.close()
+
+
+IDLE_SCREENS = 30
+IDLE_SECONDS = 60
+
+
+def test_idle_screens_on_redis_stay_connected_for_a_minute(cluster):
+    """channels_redis blocks on an empty channel for 5 s; a Redis client that times out its
+    reads after the same 5 s ends the consumer with 1011 now and then. Thirty idle screens,
+    pinging as screens do, must all still be there after a minute, and get the next order."""
+    a, _b, venue = cluster()
+    sockets = [screen_socket(a, venue["screen_token"]) for _ in range(IDLE_SCREENS)]
+    try:
+        for ws in sockets:
+            assert ws.recv_json()["type"] == "hello"
+        deadline = time.monotonic() + IDLE_SECONDS
+        ping = 0
+        while time.monotonic() < deadline:
+            time.sleep(min(10, max(0, deadline - time.monotonic())))
+            ping += 1
+            for index, ws in enumerate(sockets):
+                ws.send_json({"type": "ping", "id": ping})
+                pong = ws.recv_until(lambda m: m["type"] == "pong", timeout=10)[-1]
+                assert pong["id"] == ping, f"screen {index} lost its socket"
+        ticket = Api(a.url, venue["tablet_code"], "1111").send_steak(venue["steak"])
+        for ws in sockets:
+            created = ws.recv_until(
+                lambda m: m["type"] == "event" and m["event"]["type"] == "ticket.created",
+                timeout=10,
+            )[-1]
+            assert created["event"]["data"]["ticket"] == ticket
+    finally:
+        for ws in sockets:
+            ws.close()
