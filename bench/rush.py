@@ -158,9 +158,7 @@ def setup_venue(screens: int, tablets: int, lines: int) -> dict:
     kds = []
     for index in range(screens):
         station = stations[index % len(stations)]
-        device = device_create(
-            venue=venue, name=f"Screen {index + 1}", kind="kds", station=station
-        )
+        device = device_create(venue=venue, name=f"Screen {index + 1}", kind="kds", station=station)
         kds.append({"station": station.slug, "token": device_pair(code=device.pairing_code)[1]})
 
     staff = list(
@@ -477,9 +475,7 @@ async def brigade_rate(args, venue, servers, sampler, rate: float, duration: flo
         elapsed = (max(done_at) if done_at else time.perf_counter()) - begin
         await asyncio.sleep(3)  # let the last events land
         pg = sampler.figures()
-        cpu = {
-            pid: round(cpu_seconds(pid) - before, 2) for pid, before in cpu_before.items()
-        }
+        cpu = {pid: round(cpu_seconds(pid) - before, 2) for pid, before in cpu_before.items()}
 
         delays, delivered, wanted = [], 0, 0
         for started, ticket, targets in expected:
@@ -589,7 +585,9 @@ def versions() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE))
+    parser.add_argument(
+        "--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
+    )
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
     parser.add_argument("--layer", choices=("core", "pubsub"), default="core")
     parser.add_argument("--processes", type=int, default=2)

@@ -20,8 +20,11 @@ TICKET_BUMPED = "ticket.bumped"
 TICKET_RECALLED = "ticket.recalled"
 
 
-def ticket_sent(ticket: Ticket, type_: str) -> None:
-    """A ticket reached its station (created, fired or a void): with the lines on it."""
+def ticket_sent(ticket: Ticket, type_: str, *, lines: list[int] | None = None) -> None:
+    """A ticket reached its station (created, fired or a void): with the lines on it
+    (`lines`: their ids, when the caller has them at hand)."""
+    if lines is None:
+        lines = [item.line_id for item in ticket.items.all()]
     event_emit(
         venue_id=ticket.venue_id,
         type=type_,
@@ -30,7 +33,7 @@ def ticket_sent(ticket: Ticket, type_: str) -> None:
             "check": ticket.tab_id,
             "station": ticket.station.slug,
             "kind": ticket.kind,
-            "lines": [item.line_id for item in ticket.items.all()],
+            "lines": lines,
         },
     )
 

@@ -7,6 +7,7 @@ tickets each station sees and writes their realtime events.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,47 +23,69 @@ from restaurant.models import StaffMember, Station
 
 
 def _stations(venue_id: int) -> dict[str, Station]:
-    return {s.slug: s for s in Station.objects.filter(venue_id=venue_id)}
+    return {s.slug: s for s in Station.objects.filter(venue_id=venue_id).select_related("printer")}
+
+
+@dataclass
+class KitchenSend:
+    """What a send or a fire did: the check (with its lines, modifiers and adjustments loaded
+    after the change, when anything changed), the lines sent or fired now, and the tickets
+    made or lit at the stations."""
+
+    tab: Check
+    lines: list[OrderLine] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
 
 
 def _make_tickets(
     tab: Check, lines: list[OrderLine], actor: StaffMember | None, kind: str | None = None
 ) -> list[Ticket]:
-    """One ticket per station for these lines (all from one send batch)."""
+    """One ticket per station for these lines (all from one send batch): two inserts in all."""
     stations = _stations(tab.venue_id)
     by_station: dict[str, list[OrderLine]] = defaultdict(list)
     for line in lines:
         if line.station_slug in stations:
             by_station[line.station_slug].append(line)
-    tickets = []
-    for slug, station_lines in sorted(by_station.items()):
-        batch = station_lines[0].send_batch or 0
-        first = not Ticket.objects.filter(
-            tab=tab, station=stations[slug], kind__in=[Ticket.Kind.ORDER, Ticket.Kind.ADDITION]
-        ).exists()
-        ticket = Ticket.objects.create(
+    if not by_station:
+        return []
+    seen = set()
+    if kind is None:  # a station's first ticket of a check is the order, later ones additions
+        seen = set(
+            Ticket.objects.filter(
+                tab=tab, kind__in=[Ticket.Kind.ORDER, Ticket.Kind.ADDITION]
+            ).values_list("station_id", flat=True)
+        )
+    plan = sorted(by_station.items())
+    tickets = [
+        Ticket(
             venue_id=tab.venue_id,
             tab=tab,
             station=stations[slug],
-            kind=kind or (Ticket.Kind.ORDER if first else Ticket.Kind.ADDITION),
-            send_batch=batch,
+            kind=kind or (Ticket.Kind.ADDITION if stations[slug].pk in seen else Ticket.Kind.ORDER),
+            send_batch=station_lines[0].send_batch or 0,
             rush=any(line.rush for line in station_lines),
             sent_by=actor,
         )
-        TicketItem.objects.bulk_create(
-            TicketItem(
-                ticket=ticket,
-                line=line,
-                quantity=line.quantity,
-                course=line.course,
-                held=line.fired_at is None,
-                fired_at=line.fired_at,
-            )
-            for line in station_lines
+        for slug, station_lines in plan
+    ]
+    Ticket.objects.bulk_create(tickets)
+    TicketItem.objects.bulk_create(
+        TicketItem(
+            ticket=ticket,
+            line=line,
+            quantity=line.quantity,
+            course=line.course,
+            held=line.fired_at is None,
+            fired_at=line.fired_at,
         )
-        realtime.ticket_sent(ticket, realtime.TICKET_CREATED)
+        for ticket, (_slug, station_lines) in zip(tickets, plan, strict=True)
+        for line in station_lines
+    )
+    for ticket, (_slug, station_lines) in zip(tickets, plan, strict=True):
+        realtime.ticket_sent(
+            ticket, realtime.TICKET_CREATED, lines=[line.pk for line in station_lines]
+        )
         ticket_print(ticket=ticket)
-        tickets.append(ticket)
     return tickets
 
 
@@ -73,18 +96,19 @@ def lines_send(
     actor: StaffMember,
     line_ids: list[int] | None = None,
     rush_ids: list[int] | None = None,
-) -> list[Ticket]:
+) -> KitchenSend:
     """Send new lines to the kitchen: one ticket per station; held courses greyed."""
     lines = order_services.lines_send(tab=tab, actor=actor, line_ids=line_ids, rush_ids=rush_ids)
-    return _make_tickets(tab, lines, actor)
+    locked = lines[0].tab if lines else tab
+    return KitchenSend(tab=locked, lines=lines, tickets=_make_tickets(locked, lines, actor))
 
 
 @transaction.atomic
-def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[Ticket]:
+def course_fire(*, tab: Check, actor: StaffMember, course: int) -> KitchenSend:
     """Fire a course: held items on the stations' tickets light up; unsent lines are sent."""
     lines = order_services.course_fire(tab=tab, actor=actor, course=course)
     held_items = list(
-        TicketItem.objects.select_related("ticket", "ticket__station")
+        TicketItem.objects.select_related("ticket", "ticket__station", "ticket__station__printer")
         .filter(line__in=lines, held=True)
         .order_by("pk")
     )
@@ -101,7 +125,12 @@ def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[Ticket]:
         ticket_print(ticket=ticket, kind=PrintJob.Kind.FIRE, items=fired)
     on_tickets = {item.line_id for item in held_items}
     new_lines = [line for line in lines if line.pk not in on_tickets]
-    return list(touched.values()) + _make_tickets(tab, new_lines, actor)
+    locked = lines[0].tab if lines else tab
+    return KitchenSend(
+        tab=locked,
+        lines=lines,
+        tickets=list(touched.values()) + _make_tickets(locked, new_lines, actor),
+    )
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from orders.models import Adjustment, Check, CheckAudit, LineModifier, OrderLine
 from orders.modifiers import ChosenModifier, modifiers_validate
 from orders.pricing import check_discounts_from_rows, check_totals, lines_from_rows
+from orders.selectors import FloorStatus
 from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import MenuItem, StaffMember, Table, Venue
@@ -57,8 +58,22 @@ def _same_venue(actor: StaffMember, venue_id: int) -> None:
         raise permissions.PermissionDenied(_("You do not work at this venue."))
 
 
+def _lock_check(tab: Check) -> Check:
+    """The check's row, locked and read again, with its table and server; the venue object
+    the caller already had is kept (the venue's settings are read, never locked, here)."""
+    locked = (
+        Check.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("table", "server")
+        .get(pk=tab.pk)
+    )
+    venue = Check._meta.get_field("venue")
+    if venue.is_cached(tab) and tab.venue_id == locked.venue_id:
+        locked.venue = tab.venue
+    return locked
+
+
 def _lock_open_check(tab: Check) -> Check:
-    locked = Check.objects.select_for_update(no_key=True).get(pk=tab.pk)
+    locked = _lock_check(tab)
     if locked.status != Check.Status.OPEN:
         raise Conflict(
             _("Check #%(number)s is %(status)s; it cannot be changed.")
@@ -68,8 +83,15 @@ def _lock_open_check(tab: Check) -> Check:
     return locked
 
 
-def _bump(tab: Check, *, lines=(), header: bool = False) -> None:
-    """A new version of the check; touched lines (and the header) remember it."""
+def _bump(tab: Check, *, lines=(), header: bool = False, state: bool = False) -> None:
+    """A new version of the check; touched lines (and the header) remember it.
+
+    Lines that were just created with `changed_version = tab.version + 1` need not be passed.
+    With `state=True` the check's lines, modifiers and adjustments are loaded onto `tab` after
+    the change (orders.selectors.check_state_load), so the floor status, the event and the
+    edge's answer are all made from that one read; the service must not change lines or
+    adjustments after this call.
+    """
     tab.version += 1
     fields = ["version"]
     if header:
@@ -82,8 +104,24 @@ def _bump(tab: Check, *, lines=(), header: bool = False) -> None:
         OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(
             changed_version=tab.version
         )
+    if state:
+        from orders.selectors import check_state_load
+
+        check_state_load(tab)
+        tab.state_version = tab.version
+    else:
+        _forget_state(tab)
     _refuse_below_paid(tab)
     check_changed(tab)
+
+
+def _forget_state(tab: Check) -> None:
+    """Drop lines or adjustments read onto `tab` before a change: they are not current."""
+    cache = getattr(tab, "_prefetched_objects_cache", None)
+    if cache:
+        cache.pop("lines", None)
+        cache.pop("adjustments", None)
+    tab.state_version = None
 
 
 def _refuse_below_paid(tab: Check) -> None:
@@ -107,9 +145,12 @@ def _refuse_below_paid(tab: Check) -> None:
         )
 
 
-def check_changed(tab: Check) -> None:
+def check_changed(tab: Check, *, floor_status: str | None = None) -> None:
     """Tell every tablet that this check (and its table) changed; in this transaction."""
     from orders.selectors import check_floor_status
+
+    if floor_status is None:
+        floor_status = check_floor_status(tab)
 
     event_emit(
         venue_id=tab.venue_id,
@@ -120,7 +161,7 @@ def check_changed(tab: Check) -> None:
             "version": tab.version,
             "status": tab.status,
             "table": tab.table_id,
-            "floor_status": check_floor_status(tab),
+            "floor_status": floor_status,
             "server": tab.server_id,
         },
     )
@@ -200,33 +241,32 @@ def check_open(
             raise ValidationFailed(
                 _("A bar tab needs a name."), code="name_required", field="tab_name"
             )
-    # Numbers are per venue: lock the venue row so two tablets never get the same number.
-    Venue.objects.select_for_update(no_key=True).filter(pk=venue.pk).first()
-    if table is not None and Check.objects.filter(table=table, status=Check.Status.OPEN).exists():
-        raise Conflict(
-            _("Table %(table)s already has an open check.") % {"table": table.name},
-            code="table_occupied",
-            field="table",
-        )
+    # Numbers are per venue: lock the venue row (FOR NO KEY UPDATE: inserts that reference
+    # the venue go on) so two tablets never get the same number.
+    Venue.objects.select_for_update(no_key=True).filter(pk=venue.pk).values_list("pk").first()
     number = (Check.objects.filter(venue=venue).aggregate(n=Max("number"))["n"] or 0) + 1
-    try:
-        with transaction.atomic():
-            tab = Check.objects.create(
-                venue=venue,
-                number=number,
-                kind=kind,
-                server=server,
-                table=table,
-                guest_count=guest_count,
-                tab_name=tab_name[:80],
-            )
-    except IntegrityError as exc:
-        raise Conflict(
-            _("Table %(table)s already has an open check.")
-            % {"table": table.name if table else ""},
-            code="table_occupied",
-            field="table",
-        ) from exc
+    new = Check(
+        venue=venue,
+        number=number,
+        kind=kind,
+        server=server,
+        table=table,
+        guest_count=guest_count,
+        tab_name=tab_name[:80],
+    )
+    if table is None:
+        new.save(force_insert=True)
+    else:
+        try:  # one open check per table (a constraint), also against another tablet right now
+            with transaction.atomic():
+                new.save(force_insert=True)
+        except IntegrityError as exc:
+            raise Conflict(
+                _("Table %(table)s already has an open check.") % {"table": table.name},
+                code="table_occupied",
+                field="table",
+            ) from exc
+    tab = new
     _audit(
         tab,
         action="check.open",
@@ -236,7 +276,7 @@ def check_open(
         guests=guest_count,
         server=server.display_name,
     )
-    check_changed(tab)
+    check_changed(tab, floor_status=FloorStatus.SEATED)  # nothing is on it yet
     return tab
 
 
@@ -264,23 +304,48 @@ def _check_line_fields(quantity, seat, course, note) -> None:
         raise ValidationFailed(_("A note is at most 200 characters."), field="note")
 
 
-def _store_modifiers(
-    line: OrderLine, chosen: list[ChosenModifier], parent: LineModifier | None = None
-) -> None:
-    for index, choice in enumerate(chosen):
-        row = LineModifier.objects.create(
-            line=line,
-            parent=parent,
-            modifier=choice.modifier,
-            group_name=choice.group.name,
-            name=choice.modifier.name,
-            plu=choice.modifier.plu,
-            price_delta=choice.modifier.price_delta,
-            quantity=choice.quantity,
-            free_quantity=choice.free_quantity,
-            sort_order=index,
-        )
-        _store_modifiers(line, choice.children, row)
+def _store_modifiers(line: OrderLine, chosen: list[ChosenModifier]) -> None:
+    """The chosen modifiers as LineModifier rows: one insert per nesting level."""
+    level = [(choice, None, index) for index, choice in enumerate(chosen)]
+    while level:
+        rows = [
+            LineModifier(
+                line=line,
+                parent=parent,
+                modifier=choice.modifier,
+                group_name=choice.group.name,
+                name=choice.modifier.name,
+                plu=choice.modifier.plu,
+                price_delta=choice.modifier.price_delta,
+                quantity=choice.quantity,
+                free_quantity=choice.free_quantity,
+                sort_order=index,
+            )
+            for choice, parent, index in level
+        ]
+        LineModifier.objects.bulk_create(rows)  # sets each row's pk (PostgreSQL, SQLite 3.35+)
+        level = [
+            (child, row, index)
+            for (choice, _parent, _index), row in zip(level, rows, strict=True)
+            for index, child in enumerate(choice.children)
+        ]
+
+
+def _item_loaded(item: MenuItem) -> bool:
+    """Whether the caller read the item with what a line copies from it (its tax rate,
+    station, category, the category's menu and default station), so it need not be read
+    again. The item is never locked: reading it before or after the check's lock is alike."""
+    category = MenuItem._meta.get_field("category")
+    if not (
+        category.is_cached(item)
+        and MenuItem._meta.get_field("tax_rate").is_cached(item)
+        and MenuItem._meta.get_field("station").is_cached(item)
+    ):
+        return False
+    category_fields = item.category._meta
+    return category_fields.get_field("menu").is_cached(item.category) and category_fields.get_field(
+        "default_station"
+    ).is_cached(item.category)
 
 
 @transaction.atomic
@@ -301,12 +366,13 @@ def line_add(
     _same_venue(actor, tab.venue_id)
     _check_line_fields(quantity, seat, course, note)
     tab = _lock_open_check(tab)
-    item = (
-        MenuItem.objects.select_related("tax_rate", "station", "category", "category__menu")
-        .select_related("category__default_station", "category__menu__venue")
-        .filter(pk=item.pk, venue_id=tab.venue_id)
-        .first()
-    )
+    if not _item_loaded(item) or item.venue_id != tab.venue_id:
+        item = (
+            MenuItem.objects.select_related("tax_rate", "station", "category__menu")
+            .select_related("category__default_station")
+            .filter(pk=item.pk, venue_id=tab.venue_id)
+            .first()
+        )
     if item is None or not item.is_active:
         raise NotFound(_("No such item on this venue's menu."), code="unknown_item", field="item")
     if not item.is_available or item.stock_count == 0:
@@ -351,9 +417,10 @@ def line_add(
         course=course or item.default_course,
         note=(note or "").strip(),
         added_by=actor,
+        changed_version=tab.version + 1,  # the version _bump gives the check below
     )
     _store_modifiers(line, chosen)
-    _bump(tab, lines=[line])
+    _bump(tab, state=True)
     _audit(
         tab,
         action="line.add",
@@ -520,7 +587,7 @@ def lines_send(
         if line.rush or line.course == 1 or line.course in fired:
             line.fired_at = now
     OrderLine.objects.bulk_update(lines, ["status", "sent_at", "send_batch", "rush", "fired_at"])
-    _bump(tab, lines=lines)
+    _bump(tab, lines=lines, state=True)
     _audit(
         tab,
         action="lines.send",
@@ -571,7 +638,7 @@ def course_fire(*, tab: Check, actor: StaffMember, course: int) -> list[OrderLin
         tab.fired_courses = fired
         tab.save(update_fields=["fired_courses"])
     if lines or newly_fired:
-        _bump(tab, lines=lines)
+        _bump(tab, lines=lines, state=True)
         _audit(tab, action="course.fire", actor=actor, course=course, lines=[x.pk for x in lines])
     return lines
 

@@ -72,23 +72,55 @@ def run_idempotent(
     existing = IdempotencyKey.objects.filter(venue=venue, key=key).first()
     if existing is not None:
         return replay(existing)
+    record = IdempotencyKey(
+        venue=venue,
+        key=key,
+        staff=staff,
+        method=request.method,
+        path=request.path[:300],
+        request_hash=fingerprint,
+    )
     try:
         with transaction.atomic() if atomic else contextlib.nullcontext():
             status, body = run()
-            with transaction.atomic():
-                IdempotencyKey.objects.create(
-                    venue=venue,
-                    key=key,
-                    staff=staff,
-                    method=request.method,
-                    path=request.path[:300],
-                    request_hash=fingerprint,
-                    status_code=status,
-                    response=body,
-                )
-    except IntegrityError:
-        record = IdempotencyKey.objects.filter(venue=venue, key=key).first()
-        if record is None:
+            record.status_code, record.response = status, body
+            if not _store(record):
+                raise _KeyTaken  # rolls the effect back: the other copy's answer stands
+    except (_KeyTaken, IntegrityError):
+        stored = IdempotencyKey.objects.filter(venue=venue, key=key).first()
+        if stored is None:
             raise
-        return replay(record)
+        return replay(stored)
     return status, body, False
+
+
+class _KeyTaken(Exception):
+    """Another copy of this request stored its answer first."""
+
+
+_COLUMNS = ("venue", "key", "staff", "method", "path", "request_hash", "status_code", "response")
+
+
+def _store(record: IdempotencyKey) -> bool:
+    """Insert the record unless the key is taken (INSERT ... ON CONFLICT DO NOTHING: no
+    savepoint needed). Waits for a concurrent copy's transaction; False when it won."""
+    from django.db import connection
+    from django.utils import timezone
+
+    record.created_at = timezone.now()
+    meta = IdempotencyKey._meta
+    fields = [meta.get_field(name) for name in (*_COLUMNS, "created_at")]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        "ON CONFLICT (venue_id, key) DO NOTHING RETURNING id"
+    )
+    params = [f.get_db_prep_save(getattr(record, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.pk = row[0]
+    return True

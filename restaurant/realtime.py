@@ -146,14 +146,6 @@ def write_events(connection, events: list[Event]) -> None:
 EVENT_COLUMNS = ("venue", "seq", "type", "version", "data", "created_at")
 
 
-def _flush_pending() -> None:
-    """Write this connection's pending events now (a read of the log inside a writing
-    transaction must see them)."""
-    connection = transaction.get_connection()
-    if getattr(connection, "pending_events", None):
-        connection.flush_events()
-
-
 def publish(venue_id: int, messages: list[dict]) -> None:
     """Send one transaction's events to the venue's group, as one channel-layer message.
     Losing it is survivable (clients see the gap and catch up)."""
@@ -172,13 +164,13 @@ def publish(venue_id: int, messages: list[dict]) -> None:
 
 def events_after(*, venue_id: int, after: int, limit: int = 500) -> list[dict]:
     """Events with seq > after, oldest first (for catching up without a full snapshot)."""
-    _flush_pending()
     rows = Event.objects.filter(venue_id=venue_id, seq__gt=after).order_by("seq")[:limit]
     return [event_as_message(e) for e in rows]
 
 
 def last_seq(*, venue_id: int) -> int:
-    _flush_pending()
+    """The venue's last committed seq (inside a writing transaction: before its own events,
+    which get their numbers at commit)."""
     return (
         EventSequence.objects.filter(venue_id=venue_id).values_list("last_seq", flat=True).first()
         or 0

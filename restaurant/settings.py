@@ -167,6 +167,12 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- HTTP under daphne (restaurant/http_bridge.py) -------------------------------------------
+# Threads per server process running Django's views; by default as many as it has database
+# connections, so a request never waits in a thread for a connection.
+HTTP_THREADS = int(os.environ.get("HTTP_THREADS", "0")) or (DB_POOL_MAX_SIZE if DATABASE_URL else 8)
+HTTP_MAX_BODY_BYTES = int(os.environ.get("HTTP_MAX_BODY_BYTES", str(16 * 1024 * 1024)))
+
 # --- Channels -------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # channels_redis blocks on an empty channel for 5 s (BZPOPMIN); redis-py's default socket read

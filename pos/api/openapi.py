@@ -417,7 +417,14 @@ SCHEMAS = {
                         "description": "Check-level comps and discounts.",
                     },
                     "totals": ref("Totals"),
-                    "seq": INT,
+                    "seq": {
+                        **INT,
+                        "description": (
+                            "The venue's last event when the check was read. A write's answer "
+                            "carries the seq from before its own events, which get their "
+                            "numbers at commit and then arrive on the websocket."
+                        ),
+                    },
                 },
                 ("currency", "lines", "adjustments", "totals", "seq"),
             ),

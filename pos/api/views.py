@@ -49,13 +49,11 @@ EVENTS_LIMIT = 500
 
 
 def _check(call: Call, check_id: int) -> Check:
-    tab = (
-        Check.objects.select_related("venue", "table", "server")
-        .filter(pk=check_id, venue=call.venue)
-        .first()
-    )
+    tab = Check.objects.select_related("table", "server").filter(pk=check_id, venue=call.venue)
+    tab = tab.first()
     if tab is None:
         raise not_found(_("check"))
+    tab.venue = call.venue
     return tab
 
 
@@ -91,9 +89,18 @@ def _may_see(call: Call, tab: Check) -> None:
         permissions.require(call.staff, "check.view_all")
 
 
-def _check_body(call: Call, check_id: int) -> dict:
-    """The full check as it is now (inside a write: after the write)."""
+def _check_body(call: Call, check: Check | int) -> dict:
+    """The full check as it is now (inside a write: after the write).
+
+    A check that a service handed back with its state loaded after the change (the lines,
+    modifiers and adjustments read once, under its lock: `Check.state_version`) is answered
+    as it is; otherwise it is read again.
+    """
     seq = last_seq(venue_id=call.venue.pk)
+    if isinstance(check, Check) and getattr(check, "state_version", None) == check.version:
+        check.venue = call.venue
+        return serialize.check_json(check, seq=seq)
+    check_id = check.pk if isinstance(check, Check) else check
     tab = order_selectors.check_with_lines(check_id=check_id, venue=call.venue)
     return serialize.check_json(tab, seq=seq)
 
@@ -267,7 +274,9 @@ def checks_create(call: Call):
         tab_name=tab_name,
         server=server,
     )
-    return 201, {"check": _check_body(call, tab.pk)}
+    order_selectors.check_state_empty(tab)  # just opened: nothing on it yet
+    tab.state_version = tab.version
+    return 201, {"check": _check_body(call, tab)}
 
 
 @endpoint()
@@ -291,7 +300,12 @@ def line_add(call: Call, check_id: int):
     modifiers = call.get_list("modifiers", default=[])
     # Adding a line never conflicts: a stale version is merged (only its form is checked).
     order_services.guard_version(tab, call.version())
-    item = MenuItem.objects.filter(pk=item_id, venue=call.venue).first()
+    item = (
+        MenuItem.objects.select_related("tax_rate", "station", "category__menu")
+        .select_related("category__default_station")
+        .filter(pk=item_id, venue=call.venue)
+        .first()
+    )
     if item is None:
         raise not_found(_("menu item"), "item")
     line = order_services.line_add(
@@ -304,7 +318,7 @@ def line_add(call: Call, check_id: int):
         note=note,
         modifiers=modifiers,
     )
-    body = _check_body(call, tab.pk)
+    body = _check_body(call, line.tab)
     return 201, {"line": _find_line(body, line.pk), "check": body}
 
 
@@ -349,11 +363,6 @@ def line_void(call: Call, check_id: int, line_id: int):
     return {"line": _find_line(body, line.pk), "check": body}
 
 
-def _lock(tab: Check) -> None:
-    """Hold the check (first, as every service does) so what a send did can be read back."""
-    Check.objects.select_for_update(no_key=True).filter(pk=tab.pk).first()
-
-
 def _tickets_json(tickets) -> list[dict]:
     return [
         {"id": t.pk, "station": t.station.slug, "kind": t.kind, "rush": t.rush} for t in tickets
@@ -366,15 +375,14 @@ def send(call: Call, check_id: int):
     line_ids = call.get_ids("line_ids")
     rush_ids = call.get_ids("rush_ids")
     call.version()  # sending never conflicts: each line goes to the kitchen once
-    _lock(tab)
-    waiting = set(tab.lines.filter(status=OrderLine.Status.NEW).values_list("pk", flat=True))
-    tickets = kitchen_services.lines_send(
+    sent = kitchen_services.lines_send(
         tab=tab, actor=call.staff, line_ids=line_ids, rush_ids=rush_ids
     )
-    sent = sorted(
-        tab.lines.filter(pk__in=waiting, status=OrderLine.Status.SENT).values_list("pk", flat=True)
-    )
-    return {"sent": sent, "tickets": _tickets_json(tickets), "check": _check_body(call, tab.pk)}
+    return {
+        "sent": sorted(line.pk for line in sent.lines),
+        "tickets": _tickets_json(sent.tickets),
+        "check": _check_body(call, sent.tab),
+    }
 
 
 @endpoint(write=True, fields=("course", "version"))
@@ -382,15 +390,12 @@ def fire(call: Call, check_id: int):
     tab = _check(call, check_id)
     course = call.get_int("course", required=True)
     call.version()  # firing never conflicts: a course fires what is not fired yet
-    _lock(tab)
-    waiting = set(
-        tab.lines.filter(course=course, fired_at__isnull=True).values_list("pk", flat=True)
-    )
-    tickets = kitchen_services.course_fire(tab=tab, actor=call.staff, course=course)
-    fired = sorted(
-        tab.lines.filter(pk__in=waiting, fired_at__isnull=False).values_list("pk", flat=True)
-    )
-    return {"fired": fired, "tickets": _tickets_json(tickets), "check": _check_body(call, tab.pk)}
+    fired = kitchen_services.course_fire(tab=tab, actor=call.staff, course=course)
+    return {
+        "fired": sorted(line.pk for line in fired.lines),
+        "tickets": _tickets_json(fired.tickets),
+        "check": _check_body(call, fired.tab),
+    }
 
 
 @endpoint(

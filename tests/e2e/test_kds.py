@@ -104,7 +104,7 @@ def scene() -> None:
         course=1,
         modifiers=[mod("sides", "Mashed potatoes")],
     )
-    sent_ago(kitchen.lines_send(tab=t3, actor=lotte), 9)
+    sent_ago(kitchen.lines_send(tab=t3, actor=lotte).tickets, 9)
 
     # Table 12, four guests: starters fire on send, mains wait (course 2, HOLD).
     t12 = table(daan, "12", 4)
@@ -138,7 +138,7 @@ def scene() -> None:
         modifiers=[mod("kids-pasta-sauce", "Tomato sauce")],
         note="no cheese",
     )
-    sent_ago(kitchen.lines_send(tab=t12, actor=daan), 5.5)
+    sent_ago(kitchen.lines_send(tab=t12, actor=daan).tickets, 5.5)
 
     # Table 7: a rush burger; a minute later an addition of fries.
     t7 = table(lotte, "7", 3)
@@ -151,9 +151,9 @@ def scene() -> None:
         modifiers=[mod("doneness", "Well done"), mod("sauces", "Fried onions")],
     )
     line_add(tab=t7, actor=lotte, item=item("D204"), seat=1, course=1)
-    sent_ago(kitchen.lines_send(tab=t7, actor=lotte, rush_ids=[burger.pk]), 2)
+    sent_ago(kitchen.lines_send(tab=t7, actor=lotte, rush_ids=[burger.pk]).tickets, 2)
     line_add(tab=t7, actor=lotte, item=item("D301"), quantity=2, course=1)
-    sent_ago(kitchen.lines_send(tab=t7, actor=lotte), 1)
+    sent_ago(kitchen.lines_send(tab=t7, actor=lotte).tickets, 1)
 
     # Table 5: a steak sent back, voided with Sanne's approval: the grill gets a VOID.
     t5 = table(daan, "5", 2)
@@ -166,7 +166,7 @@ def scene() -> None:
         modifiers=[mod("doneness", "Medium")],
     )
     line_add(tab=t5, actor=daan, item=item("D208"), seat=2, course=1)
-    sent_ago(kitchen.lines_send(tab=t5, actor=daan), 3)
+    sent_ago(kitchen.lines_send(tab=t5, actor=daan).tickets, 3)
     kitchen.line_void(
         line=OrderLine.objects.get(pk=steak.pk),
         actor=daan,

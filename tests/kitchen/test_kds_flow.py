@@ -137,7 +137,7 @@ def test_held_course_keeps_the_ticket_on_screen_until_fired(table12):
     line_add(
         tab=tab2, actor=daan, item=table12["steak"], modifiers=[{"modifier": table12["medium"].pk}]
     )
-    (ticket,) = kitchen.lines_send(tab=tab2, actor=daan)
+    (ticket,) = kitchen.lines_send(tab=tab2, actor=daan).tickets
     kitchen.ticket_bump(ticket=ticket)
     ticket.refresh_from_db()
     assert ticket.bumped_at is None  # the dessert is held: the ticket stays

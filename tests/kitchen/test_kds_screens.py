@@ -63,7 +63,7 @@ def kitchen_night():
     line_add(tab=tab, actor=daan, item=steak, seat=1, modifiers=[{"modifier": medium.pk}])
     line_add(tab=tab, actor=daan, item=salad, seat=3, note="nut allergy")
     grill_ticket, cold_ticket = sorted(
-        kitchen.lines_send(tab=tab, actor=daan), key=lambda t: t.station.sort_order
+        kitchen.lines_send(tab=tab, actor=daan).tickets, key=lambda t: t.station.sort_order
     )
     return SimpleNamespace(**locals())
 
@@ -346,7 +346,7 @@ def test_a_held_item_cannot_be_marked(kitchen_night):
     )
     tab = check_open(venue=k.venue, actor=k.daan, kind="takeaway")
     line_add(tab=tab, actor=k.daan, item=dessert)
-    (ticket,) = kitchen.lines_send(tab=tab, actor=k.daan)
+    (ticket,) = kitchen.lines_send(tab=tab, actor=k.daan).tickets
     client, _device = pair(k.venue, k.grill)
     held = ticket.items.get()
     assert held.held

@@ -71,7 +71,7 @@ def test_without_a_receipt_printer_the_check_is_still_marked_printed(dinner):
 
 def test_a_station_that_wants_chits_gets_one_when_it_bumps(dinner):
     grill = dinner["grill"]
-    (ticket,) = kitchen.lines_send(tab=dinner["tab"], actor=dinner["daan"])
+    (ticket,) = kitchen.lines_send(tab=dinner["tab"], actor=dinner["daan"]).tickets
     kitchen.ticket_bump(ticket=ticket)
     assert not PrintJob.objects.filter(kind=PrintJob.Kind.CHIT).exists()
     kitchen.ticket_recall(station=grill)

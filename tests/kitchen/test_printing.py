@@ -150,7 +150,7 @@ def order(world, *, with_dessert=True) -> list[Ticket]:
     if with_dessert:
         line_add(tab=w["tab"], actor=w["server"], item=w["creme"], seat=2, note="€5 candle")
     line_add(tab=w["tab"], actor=w["server"], item=w["soup"], seat=3)
-    return kitchen.lines_send(tab=w["tab"], actor=w["server"])
+    return kitchen.lines_send(tab=w["tab"], actor=w["server"]).tickets
 
 
 def only_job() -> PrintJob:

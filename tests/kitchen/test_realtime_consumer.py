@@ -89,7 +89,7 @@ def order(place, table_name: str, *items) -> list[Ticket]:
     )
     for item in items:
         line_add(tab=tab, actor=place.daan, item=item)
-    return kitchen.lines_send(tab=tab, actor=place.daan)
+    return kitchen.lines_send(tab=tab, actor=place.daan).tickets
 
 
 @pytest.mark.django_db(transaction=True)

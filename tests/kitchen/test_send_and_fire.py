@@ -49,7 +49,7 @@ def test_send_routes_lines_to_stations_and_holds_later_courses(kitchen_setup):
     salad = line_add(tab=tab, actor=server, item=k["salad"], seat=2, course=2)
     assert check_floor_status(Check.objects.get(pk=tab.pk)) == FloorStatus.ORDERED
 
-    tickets = kitchen.lines_send(tab=tab, actor=server)
+    tickets = kitchen.lines_send(tab=tab, actor=server).tickets
     by_station = {t.station.slug: t for t in tickets}
     assert set(by_station) == {"grill", "cold"}
     grill_items = list(by_station["grill"].items.all())
@@ -60,19 +60,19 @@ def test_send_routes_lines_to_stations_and_holds_later_courses(kitchen_setup):
     assert check_floor_status(Check.objects.get(pk=tab.pk)) == FloorStatus.FOOD_FIRED
 
     # sending again sends nothing twice
-    assert kitchen.lines_send(tab=tab, actor=server) == []
+    assert kitchen.lines_send(tab=tab, actor=server).tickets == []
     assert Ticket.objects.count() == 2
     assert OrderLine.objects.filter(status="sent").count() == 3
 
     # fire mains: the held items light up, no new tickets
-    fired = kitchen.course_fire(tab=tab, actor=server, course=2)
+    fired = kitchen.course_fire(tab=tab, actor=server, course=2).tickets
     assert {t.pk for t in fired} == {t.pk for t in tickets}
     assert not TicketItem.objects.filter(held=True).exists()
     assert Check.objects.get(pk=tab.pk).fired_courses == [2]
 
     # an addition after firing mains is fired at once, on an ADDITION ticket
     extra = line_add(tab=tab, actor=server, item=k["steak"], seat=2)
-    (addition,) = kitchen.lines_send(tab=tab, actor=server)
+    (addition,) = kitchen.lines_send(tab=tab, actor=server).tickets
     assert addition.kind == "addition" and addition.station.slug == "grill"
     assert OrderLine.objects.get(pk=extra.pk).fired_at is not None
     assert CheckAudit.objects.filter(action="lines.send").count() == 2
@@ -81,7 +81,7 @@ def test_send_routes_lines_to_stations_and_holds_later_courses(kitchen_setup):
 def test_rush_fires_a_later_course_at_once(kitchen_setup):
     k = kitchen_setup
     steak = line_add(tab=k["tab"], actor=k["server"], item=k["steak"])
-    (ticket,) = kitchen.lines_send(tab=k["tab"], actor=k["server"], rush_ids=[steak.pk])
+    (ticket,) = kitchen.lines_send(tab=k["tab"], actor=k["server"], rush_ids=[steak.pk]).tickets
     assert ticket.rush
     item = ticket.items.get()
     assert not item.held and item.fired_at is not None
@@ -90,7 +90,7 @@ def test_rush_fires_a_later_course_at_once(kitchen_setup):
 def test_fire_sends_unsent_lines_of_that_course(kitchen_setup):
     k = kitchen_setup
     steak = line_add(tab=k["tab"], actor=k["server"], item=k["steak"])
-    tickets = kitchen.course_fire(tab=k["tab"], actor=k["server"], course=2)
+    tickets = kitchen.course_fire(tab=k["tab"], actor=k["server"], course=2).tickets
     assert len(tickets) == 1
     line = OrderLine.objects.get(pk=steak.pk)
     assert line.status == "sent" and line.fired_at is not None
@@ -174,6 +174,6 @@ def test_firing_a_course_again_with_nothing_new_changes_nothing(kitchen_setup):
     kitchen.lines_send(tab=k["tab"], actor=k["server"])
     kitchen.course_fire(tab=k["tab"], actor=k["server"], course=2)
     version = Check.objects.get(pk=k["tab"].pk).version
-    assert kitchen.course_fire(tab=k["tab"], actor=k["server"], course=2) == []
+    assert kitchen.course_fire(tab=k["tab"], actor=k["server"], course=2).tickets == []
     assert Check.objects.get(pk=k["tab"].pk).version == version
     assert CheckAudit.objects.filter(action="course.fire").count() == 1
