@@ -8,6 +8,7 @@ raises a DomainError has changed nothing.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -20,7 +21,7 @@ from orders.modifiers import ChosenModifier, modifiers_validate
 from orders.pricing import check_discounts_from_rows, check_totals, lines_from_rows
 from orders.selectors import FloorStatus
 from restaurant import permissions
-from restaurant.errors import Conflict, NotFound, ValidationFailed
+from restaurant.errors import Conflict, DomainError, NotFound, ValidationFailed
 from restaurant.models import MenuItem, StaffMember, Table, Venue
 from restaurant.money import format_money
 from restaurant.realtime import event_emit
@@ -367,12 +368,135 @@ def line_add(
     _check_line_fields(quantity, seat, course, note)
     tab = _lock_open_check(tab)
     if not _item_loaded(item) or item.venue_id != tab.venue_id:
-        item = (
-            MenuItem.objects.select_related("tax_rate", "station", "category__menu")
-            .select_related("category__default_station")
-            .filter(pk=item.pk, venue_id=tab.venue_id)
-            .first()
+        item = _items_of(tab, [item.pk]).get(item.pk)
+    line = _line_new(
+        tab,
+        actor,
+        item,
+        quantity=quantity,
+        seat=seat,
+        course=course,
+        note=note,
+        modifiers=modifiers,
+        at=at,
+    )
+    _bump(tab, state=True)
+    _audit_lines_added(tab, actor, [line])
+    return line
+
+
+@dataclass(frozen=True)
+class NewLine:
+    """One line of a `lines_add` call (what `line_add` takes, the item by id)."""
+
+    item: int
+    quantity: int = 1
+    seat: int = 0
+    course: int | None = None
+    note: str = ""
+    modifiers: list | None = None
+
+
+MAX_LINES_AT_ONCE = 100
+
+
+@transaction.atomic
+def lines_add(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    lines: list[NewLine],
+    at: datetime.datetime | None = None,
+) -> list[OrderLine]:
+    """Add several lines at once (a round of drinks, an order typed on a phone): all of them
+    or none. A refused line names itself: the error's field is `lines.<n>.<field>`."""
+    permissions.require(actor, "check.order")
+    _same_venue(actor, tab.venue_id)
+    if not isinstance(lines, list) or not 1 <= len(lines) <= MAX_LINES_AT_ONCE:
+        raise ValidationFailed(
+            _("Add from 1 to %(max)d lines at once.") % {"max": MAX_LINES_AT_ONCE},
+            field="lines",
         )
+    for index, spec in enumerate(lines):
+        with _line_error(index):
+            _check_line_fields(spec.quantity, spec.seat, spec.course, spec.note)
+    tab = _lock_open_check(tab)
+    items = _items_of(tab, [spec.item for spec in lines])
+    wanted: dict[int, int] = {}
+    added = []
+    for index, spec in enumerate(lines):
+        with _line_error(index):
+            item = items.get(spec.item)
+            wanted[spec.item] = wanted.get(spec.item, 0) + spec.quantity
+            if item is not None and item.stock_count is not None:
+                _refuse_over_stock(item, wanted[spec.item])
+            added.append(
+                _line_new(
+                    tab,
+                    actor,
+                    item,
+                    quantity=spec.quantity,
+                    seat=spec.seat,
+                    course=spec.course,
+                    note=spec.note,
+                    modifiers=spec.modifiers,
+                    at=at,
+                )
+            )
+    _bump(tab, state=True)
+    _audit_lines_added(tab, actor, added)
+    return added
+
+
+class _line_error:
+    """Name the line an error is about: `quantity` becomes `lines.2.quantity`."""
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is not None and isinstance(exc, DomainError):
+            exc.field = f"lines.{self.index}.{exc.field}" if exc.field else f"lines.{self.index}"
+        return False
+
+
+def _items_of(tab: Check, item_ids: list[int]) -> dict[int, MenuItem]:
+    """The venue's menu items by id, with what a line copies from them, in one query."""
+    return {
+        item.pk: item
+        for item in MenuItem.objects.select_related("tax_rate", "station", "category__menu")
+        .select_related("category__default_station")
+        .prefetch_related("category__menu__windows")
+        .filter(pk__in=set(item_ids), venue_id=tab.venue_id)
+    }
+
+
+def _refuse_over_stock(item: MenuItem, quantity: int) -> None:
+    if item.stock_count is not None and quantity > item.stock_count:
+        raise Conflict(
+            _("Only %(n)d %(item)s left.") % {"n": item.stock_count, "item": item.name},
+            code="insufficient_stock",
+            field="quantity",
+        )
+
+
+def _line_new(
+    tab: Check,
+    actor: StaffMember,
+    item: MenuItem | None,
+    *,
+    quantity: int,
+    seat: int,
+    course: int | None,
+    note: str,
+    modifiers: list | None,
+    at: datetime.datetime | None,
+) -> OrderLine:
+    """Validate one line against the menu and store it, with its modifiers (the check is
+    locked; the caller bumps its version once)."""
     if item is None or not item.is_active:
         raise NotFound(_("No such item on this venue's menu."), code="unknown_item", field="item")
     if not item.is_available or item.stock_count == 0:
@@ -381,12 +505,7 @@ def line_add(
             code="item_unavailable",
             field="item",
         )
-    if item.stock_count is not None and quantity > item.stock_count:
-        raise Conflict(
-            _("Only %(n)d %(item)s left.") % {"n": item.stock_count, "item": item.name},
-            code="insufficient_stock",
-            field="quantity",
-        )
+    _refuse_over_stock(item, quantity)
     if not menu_is_available(item.category.menu, at):
         raise Conflict(
             _("%(item)s is on the %(menu)s menu, which is not available now.")
@@ -417,22 +536,30 @@ def line_add(
         course=course or item.default_course,
         note=(note or "").strip(),
         added_by=actor,
-        changed_version=tab.version + 1,  # the version _bump gives the check below
+        changed_version=tab.version + 1,  # the version the caller's _bump gives the check
     )
     _store_modifiers(line, chosen)
-    _bump(tab, state=True)
-    _audit(
-        tab,
-        action="line.add",
-        actor=actor,
-        line=line,
-        item=item.plu,
-        name=item.name,
-        quantity=quantity,
-        seat=seat,
-        course=line.course,
-    )
     return line
+
+
+def _audit_lines_added(tab: Check, actor: StaffMember, lines: list[OrderLine]) -> None:
+    CheckAudit.objects.bulk_create(
+        CheckAudit(
+            venue_id=tab.venue_id,
+            tab=tab,
+            line=line,
+            actor=actor,
+            action="line.add",
+            data={
+                "item": line.plu,
+                "name": line.name,
+                "quantity": line.quantity,
+                "seat": line.seat,
+                "course": line.course,
+            },
+        )
+        for line in lines
+    )
 
 
 @transaction.atomic

@@ -149,12 +149,11 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "error": {"code": code, "message": message}})
 
     async def venue_events(self, message):
-        """One committed transaction's events, forwarded one frame each, in seq order."""
-        events = message["events"]
-        if events:
-            known_seqs().saw(self.venue_id, events[-1]["seq"])
-        for event in events:
-            await self.send_json({"type": "event", "event": event})
+        """One committed transaction's events, already encoded (restaurant.realtime.publish),
+        forwarded one frame each, in seq order."""
+        known_seqs().saw(self.venue_id, message["seq"])
+        for frame in message["frames"]:
+            await self.send(text_data=frame)
 
 
 @database_sync_to_async

@@ -15,6 +15,7 @@ This lives in `restaurant` (the lowest layer) rather than `kitchen`, so services
 
 from __future__ import annotations
 
+import json
 import logging
 
 from asgiref.sync import async_to_sync
@@ -45,8 +46,6 @@ def event_as_message(event: Event) -> dict:
 
 
 def _jsonable(data: dict) -> dict:
-    import json
-
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
@@ -68,11 +67,11 @@ class _Batch:
         if self.published:
             return
         self.published = True
-        by_venue: dict[int, list[dict]] = {}
+        by_venue: dict[int, list[Event]] = {}
         for event in self.events:
-            by_venue.setdefault(event.venue_id, []).append(event_as_message(event))
-        for venue_id, messages in by_venue.items():
-            publish(venue_id, messages)
+            by_venue.setdefault(event.venue_id, []).append(event)
+        for venue_id, events in by_venue.items():
+            publish(venue_id, [event_as_message(event) for event in events])
 
 
 def event_emit(*, venue_id: int, type: str, data: dict | None = None, version: int = 1) -> Event:
@@ -152,9 +151,13 @@ def publish(venue_id: int, messages: list[dict]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    # Each socket sends the frames as they are: the JSON is encoded once here, not once per
+    # socket (a venue's every event goes to every tablet and kitchen screen).
+    frames = [json.dumps({"type": "event", "event": m}, ensure_ascii=False) for m in messages]
     try:
         async_to_sync(layer.group_send)(
-            venue_group(venue_id), {"type": "venue.events", "events": messages}
+            venue_group(venue_id),
+            {"type": "venue.events", "seq": messages[-1]["seq"], "frames": frames},
         )
     except Exception:  # the database has the events; screens will catch up on their next gap
         logger.exception(

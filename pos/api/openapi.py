@@ -569,18 +569,30 @@ SCHEMAS = {
     ),
 }
 
+LINE_FIELDS = {
+    "item": ID,
+    "quantity": {**INT, "default": 1},
+    "seat": {**INT, "default": 0},
+    "course": nullable(INT),
+    "note": STR,
+    "modifiers": array(ref("ModifierChoice")),
+}
+
 REQUESTS = {
-    "LineAdd": obj(
+    "LineAdd": obj({**LINE_FIELDS, "version": VERSION}, ("item",), additionalProperties=False),
+    "LinesAdd": obj(
         {
-            "item": ID,
-            "quantity": {**INT, "default": 1},
-            "seat": {**INT, "default": 0},
-            "course": nullable(INT),
-            "note": STR,
-            "modifiers": array(ref("ModifierChoice")),
+            "lines": {
+                **array(obj(LINE_FIELDS, ("item",), additionalProperties=False)),
+                "minItems": 1,
+                "maxItems": 100,
+                "description": (
+                    "All of them or none; an error names its line: `lines.2.modifiers.doneness`."
+                ),
+            },
             "version": VERSION,
         },
-        ("item",),
+        ("lines",),
         additionalProperties=False,
     ),
 }
@@ -731,9 +743,29 @@ def _paths() -> dict:
         },
         "/checks/{check_id}/lines": {
             "post": write(
-                "Add an item (with modifiers) to the check",
-                {"$ref": "#/components/schemas/LineAdd"},
-                {**line_and_check, "description": "Added"},
+                "Add an item (with modifiers) to the check, or several at once",
+                {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/LineAdd"},
+                        {"$ref": "#/components/schemas/LinesAdd"},
+                    ]
+                },
+                {
+                    **ok(
+                        {
+                            "oneOf": [
+                                obj(
+                                    {"line": ref("Line"), "check": ref("Check")}, ("line", "check")
+                                ),
+                                obj(
+                                    {"lines": array(ref("Line")), "check": ref("Check")},
+                                    ("lines", "check"),
+                                ),
+                            ]
+                        }
+                    ),
+                    "description": "Added",
+                },
                 status="201",
                 params=[CHECK_ID],
                 description="Never conflicts: an add against a stale version is merged.",

@@ -286,11 +286,13 @@ def check_detail(call: Call, check_id: int):
     return _check_body(call, tab.pk)
 
 
-LINE_FIELDS = ("item", "quantity", "seat", "course", "note", "modifiers", "version")
+LINE_FIELDS = ("item", "quantity", "seat", "course", "note", "modifiers")
 
 
-@endpoint(write=True, fields=LINE_FIELDS)
+@endpoint(write=True, fields=(*LINE_FIELDS, "version", "lines"))
 def line_add(call: Call, check_id: int):
+    if "lines" in call.data:
+        return _lines_add(call, check_id)
     tab = _check(call, check_id)
     item_id = call.get_int("item", required=True)
     quantity = call.get_int("quantity", default=1)
@@ -320,6 +322,51 @@ def line_add(call: Call, check_id: int):
     )
     body = _check_body(call, line.tab)
     return 201, {"line": _find_line(body, line.pk), "check": body}
+
+
+def _lines_add(call: Call, check_id: int):
+    """Several lines in one call: `{"lines": [{item, quantity, ...}, ...]}`, all or none."""
+    single = sorted(set(call.data) & set(LINE_FIELDS))
+    if single:
+        raise ValidationFailed(
+            _("Send either one line's fields or a list of lines, not both."),
+            code="unknown_field",
+            field=single[0],
+        )
+    raw = call.get_list("lines", required=True)
+    specs = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise ValidationFailed(
+                _("Each line is an object."), code="invalid_type", field=f"lines.{index}"
+            )
+        unknown = sorted(set(entry) - set(LINE_FIELDS))
+        if unknown:
+            raise ValidationFailed(
+                _("Unknown field %(field)s.") % {"field": unknown[0]},
+                code="unknown_field",
+                field=f"lines.{index}.{unknown[0]}",
+            )
+        line = Call(request=call.request, data=entry)
+        try:
+            specs.append(
+                order_services.NewLine(
+                    item=line.get_int("item", required=True),
+                    quantity=line.get_int("quantity", default=1),
+                    seat=line.get_int("seat", default=0),
+                    course=line.get_int("course"),
+                    note=line.get_str("note"),
+                    modifiers=line.get_list("modifiers", default=[]),
+                )
+            )
+        except DomainError as exc:
+            exc.field = f"lines.{index}.{exc.field}"
+            raise
+    tab = _check(call, check_id)
+    order_services.guard_version(tab, call.version())  # adding never conflicts: merged
+    added = order_services.lines_add(tab=tab, actor=call.staff, lines=specs)
+    body = _check_body(call, added[0].tab)
+    return 201, {"lines": [_find_line(body, line.pk) for line in added], "check": body}
 
 
 def _find_line(check_body: dict, line_id: int) -> dict | None:
