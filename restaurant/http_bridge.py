@@ -26,6 +26,8 @@ import io
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import sync_to_async
+
 REFUSED_TOO_LARGE = b'{"error": {"code": "payload_too_large", "message": "The request body is too large.", "field": null}}'  # noqa: E501
 
 
@@ -93,7 +95,13 @@ class WsgiBridge:
             if not message.get("more_body", False):
                 break
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.executor, self._run, scope, bytes(body), send, loop)
+        # Through asgiref (not loop.run_in_executor): code in the worker that calls back into
+        # async code (async_to_sync: publishing an event on the channel layer) runs it on
+        # this server's event loop, with the layer's open connections, instead of starting
+        # a new event loop (and a new Redis connection) for every call.
+        await sync_to_async(self._run, thread_sensitive=False, executor=self.executor)(
+            scope, bytes(body), send, loop
+        )
 
     def _run(self, scope, body: bytes, send, loop) -> None:
         """In a worker thread: call the WSGI app and send what it answers."""

@@ -155,3 +155,37 @@ def test_brigade_answers_through_the_bridge_as_through_any_wsgi_server():
     )
     assert status == 400
     assert json.loads(b"".join(body))["error"]["code"] == "bad_pairing_code"
+
+
+def test_async_code_called_from_a_view_runs_on_the_servers_event_loop():
+    """Publishing an event (async_to_sync(layer.group_send)) from a view must use the
+    server's loop and the layer's open connections, not a new loop per call."""
+    from asgiref.sync import async_to_sync
+
+    loops = []
+
+    async def where():
+        loops.append(asyncio.get_running_loop())
+
+    def app(environ, start_response):
+        async_to_sync(where)()
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    bridge = WsgiBridge(app, threads=2, max_body=10)
+
+    async def run():
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await bridge(scope(), receive, send)
+        return asyncio.get_running_loop(), sent
+
+    server_loop, sent = asyncio.run(run())
+    assert sent[0]["status"] == 200
+    assert loops == [server_loop]
