@@ -2,10 +2,10 @@
 
 One websocket route; each socket joins the group `bench` and forwards every group message as
 a text frame. Served by daphne with the same channel layer as Brigade
-(`BENCH_LAYER=core|pubsub`, `REDIS_URL`), so the figures show what the channel layer and the
+(`CHANNEL_LAYER=core|pubsub`, `REDIS_URL`), so the figures show what the channel layer and the
 ASGI server cost by themselves, in the same run as Brigade.
 
-    REDIS_URL=redis://127.0.0.1:6379/9 BENCH_LAYER=core \
+    REDIS_URL=redis://127.0.0.1:6379/9 CHANNEL_LAYER=core \
         .venv/bin/python -m daphne -p 9500 bench.bare_asgi:application
 """
 
@@ -27,7 +27,7 @@ if not settings.configured:
         INSTALLED_APPS=["channels"],
         CHANNEL_LAYERS={
             "default": {
-                "BACKEND": LAYERS[os.environ.get("BENCH_LAYER", "core")],
+                "BACKEND": LAYERS[os.environ.get("CHANNEL_LAYER", "core")],
                 "CONFIG": {
                     "hosts": [
                         {"address": os.environ["REDIS_URL"], "socket_timeout": 30},

@@ -355,10 +355,17 @@ class Screen:
                 if marker in data:
                     now = time.perf_counter()
                     body = json.loads(data)
-                    event = body.get("event") or body
-                    key = event.get("data", {}).get("ticket") if "data" in event else event.get("i")
-                    if key is not None and key not in self.arrivals:
-                        self.arrivals[key] = now
+                    if body.get("type") == "events":  # Brigade: one frame per transaction
+                        keys = [
+                            e["data"]["ticket"]
+                            for e in body["events"]
+                            if e["type"] == "ticket.created"
+                        ]
+                    else:  # the bare baseline
+                        keys = [body.get("i")]
+                    for key in keys:
+                        if key is not None and key not in self.arrivals:
+                            self.arrivals[key] = now
         finally:
             ping_task.cancel()
             self.closed = self.ws.close_code
@@ -467,6 +474,7 @@ async def brigade_rate(args, venue, servers, sampler, rate: float, duration: flo
                 errors.append(str(exc)[:300])
 
         cpu_before = {s.process.pid: cpu_seconds(s.process.pid) for s in servers}
+        client_before = time.process_time()
         sampler.window()
         count = max(1, int(rate * duration))
         begin = time.perf_counter()
@@ -481,6 +489,7 @@ async def brigade_rate(args, venue, servers, sampler, rate: float, duration: flo
         await asyncio.sleep(3)  # let the last events land
         pg = sampler.figures()
         cpu = {pid: round(cpu_seconds(pid) - before, 2) for pid, before in cpu_before.items()}
+        client_cpu = round(time.process_time() - client_before, 2)
 
         delays, delivered, wanted = [], 0, 0
         for started, ticket, targets in expected:
@@ -510,6 +519,7 @@ async def brigade_rate(args, venue, servers, sampler, rate: float, duration: flo
             "deliveries_expected": wanted,
             "sockets_closed_early": closed,
             "server_cpu_s": cpu,
+            "client_cpu_s": client_cpu,
             "frames_received": sum(s.frames for s in screens),
             **pg,
         }
@@ -537,6 +547,7 @@ async def bare_rate(args, servers, sockets: int, rate: float, duration: float) -
             )
         screens, tasks = await connect_all(session, specs, '"i"')
         await asyncio.sleep(0.5)
+        cpu_before = {s.process.pid: cpu_seconds(s.process.pid) for s in servers}
         sent: dict[int, float] = {}
         count = max(1, int(rate * duration))
         begin = time.perf_counter()
@@ -547,6 +558,7 @@ async def bare_rate(args, servers, sockets: int, rate: float, duration: float) -
             sent[n] = time.perf_counter()
             await layer.group_send("bench", {"type": "bench.message", "text": json.dumps({"i": n})})
         await asyncio.sleep(3)
+        cpu = {pid: round(cpu_seconds(pid) - before, 2) for pid, before in cpu_before.items()}
         delays, delivered = [], 0
         for n, started in sent.items():
             for screen in screens:
@@ -565,6 +577,7 @@ async def bare_rate(args, servers, sockets: int, rate: float, duration: float) -
             "messages": count,
             "delivery": tail(delays),
             "reach": round(delivered / (count * sockets), 4),
+            "server_cpu_s": cpu,
         }
 
 
@@ -596,6 +609,9 @@ def main() -> None:
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
     parser.add_argument("--layer", choices=("core", "pubsub"), default="core")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--http-threads", type=int, default=0, help="HTTP_THREADS of each server (0: default)"
+    )
     parser.add_argument("--screens", type=int, default=30)
     parser.add_argument("--tablets", type=int, default=20)
     parser.add_argument("--lines", type=int, default=5)
@@ -606,6 +622,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per rate")
     parser.add_argument("--find-max", action="store_true", help="step the rate up to the limit")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--baseline-only", action="store_true")
     parser.add_argument("--label", default="", help="a name for this run in the results file")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args()
@@ -647,21 +664,28 @@ def main() -> None:
             "lines_per_order": len(venue["lines"]),
             "lines_in_one_call": args.batch,
             "duration_s": args.duration,
+            "http_threads": args.http_threads or "default",
         },
         "brigade": [],
         "baseline": [],
     }
     sampler = LockSampler(args.database)
     sampler.start()
+    extra = {"HTTP_THREADS": str(args.http_threads)} if args.http_threads else {}
     servers = [
-        Server("restaurant.asgi:application", server_env(args, data_dir), log_dir, f"brigade-{i}")
+        Server(
+            "restaurant.asgi:application",
+            server_env(args, data_dir, **extra),
+            log_dir,
+            f"brigade-{i}",
+        )
         for i in range(args.processes)
     ]
     try:
         for server in servers:
             server.wait("/healthz")
         print("servers:", " ".join(f"{s.process.pid}:{s.port}" for s in servers), flush=True)
-        for rate in rates:
+        for rate in [] if args.baseline_only else rates:
             figures = asyncio.run(brigade_rate(args, venue, servers, sampler, rate, args.duration))
             result["brigade"].append(figures)
             print(
@@ -695,7 +719,9 @@ def main() -> None:
         try:
             for server in bare:
                 server.wait(None)
-            for figures in result["brigade"]:
+            for figures in result["brigade"] or [
+                {"target_orders_per_s": r, "order_to_screen": {"p99": None}} for r in rates
+            ]:
                 rate = figures["target_orders_per_s"]
                 base = asyncio.run(
                     bare_rate(args, bare, args.screens + args.tablets, rate, args.duration)
@@ -707,7 +733,8 @@ def main() -> None:
                 )
                 print(
                     f"baseline {rate:>5.0f}/s: p50 {base['delivery']['p50']} p99 "
-                    f"{base['delivery']['p99']} ms, reach {base['reach']}; Brigade's p99 is "
+                    f"{base['delivery']['p99']} ms, reach {base['reach']}, cpu "
+                    f"{base['server_cpu_s']}; Brigade's p99 is "
                     f"{figures['p99_ratio_to_baseline']}x",
                     flush=True,
                 )

@@ -3,10 +3,9 @@
 Authenticates in `connect` with the paired device cookie (a kitchen screen of the venue, whose
 station is the one in the URL, or the expo, which may watch every station) before joining the
 venue's group; otherwise it accepts and closes with 4401, so a browser sees the code. Then it
-says hello with the venue's last `seq` and forwards every venue event: `seq` is per venue, so a
-screen must see every event to notice a gap, even those it does not draw. Pings are answered
-with pongs that carry the last `seq` (heartbeat); a catch-up (`{"type": "catchup", "after": n}`)
-answers the events after `n` from the database.
+says hello with the venue's last `seq` and sends the kitchen's events: every ticket event, and
+the changes of checks that have something in the kitchen (the audience "kitchen"), complete
+(restaurant.consumers.VenueEventsConsumer fills any hole from the database).
 """
 
 from __future__ import annotations
@@ -35,6 +34,8 @@ def _authenticate(scope, slug: str) -> tuple[int, int] | None:
 
 
 class KitchenConsumer(VenueEventsConsumer):
+    audience = "kitchen"
+
     async def identify(self) -> int | None:
         slug = self.scope["url_route"]["kwargs"]["station"]
         identity = await _authenticate(self.scope, slug)

@@ -23,13 +23,15 @@ class FloorStatus:
     PAYING = "paying"
 
 
-def check_floor_status(tab: Check) -> str:
-    """free, seated, ordered, food fired, food ready, check printed or paying."""
+def check_floor_status(tab: Check, lines: list[OrderLine] | None = None) -> str:
+    """free, seated, ordered, food fired, food ready, check printed or paying (`lines`: the
+    check's lines, when the caller has read them already)."""
     if tab.status != Check.Status.OPEN:
         return FloorStatus.FREE
     if tab.paying_since:
         return FloorStatus.PAYING
-    live = [line for line in tab.lines.all() if line.status != OrderLine.Status.VOIDED]
+    lines = tab.lines.all() if lines is None else lines
+    live = [line for line in lines if line.status != OrderLine.Status.VOIDED]
     if any(line.ready_at and not line.served_at for line in live):
         return FloorStatus.FOOD_READY
     if tab.prebill_printed_at and all(line.created_at <= tab.prebill_printed_at for line in live):

@@ -146,13 +146,22 @@ def _refuse_below_paid(tab: Check) -> None:
         )
 
 
-def check_changed(tab: Check, *, floor_status: str | None = None) -> None:
-    """Tell every tablet that this check (and its table) changed; in this transaction."""
+def check_changed(tab: Check, *, fresh: bool = False) -> None:
+    """Tell every tablet that this check (and its table) changed; in this transaction.
+
+    `kitchen` says whether anything of the check has reached the kitchen (a sent line, voided
+    or not): a check with nothing sent is on no kitchen screen, so they are not told
+    (docs/realtime.md, "Audiences"). `fresh`: the check has just been opened (nothing on it,
+    nothing to read).
+    """
     from orders.selectors import check_floor_status
 
-    if floor_status is None:
-        floor_status = check_floor_status(tab)
-
+    if fresh:
+        floor_status, kitchen = FloorStatus.SEATED, False
+    else:
+        lines = list(tab.lines.all())
+        floor_status = check_floor_status(tab, lines)
+        kitchen = any(line.sent_at is not None for line in lines)
     event_emit(
         venue_id=tab.venue_id,
         type="check.changed",
@@ -164,6 +173,7 @@ def check_changed(tab: Check, *, floor_status: str | None = None) -> None:
             "table": tab.table_id,
             "floor_status": floor_status,
             "server": tab.server_id,
+            "kitchen": kitchen,
         },
     )
 
@@ -277,7 +287,7 @@ def check_open(
         guests=guest_count,
         server=server.display_name,
     )
-    check_changed(tab, floor_status=FloorStatus.SEATED)  # nothing is on it yet
+    check_changed(tab, fresh=True)
     return tab
 
 

@@ -1,10 +1,9 @@
 """The tablets' websocket: live floor status, checks, 86 list (docs/realtime.md).
 
 Authenticates in `connect` (the paired device cookie and the signed-in staff member in the
-session) before joining the venue's group, then forwards every venue event. The client keeps
-the last `seq` it applied; on a gap it asks for a catch-up (`{"type": "catchup", "after": n}`)
-or refetches its snapshot over HTTP. Pings are answered with pongs carrying the last `seq`
-(heartbeat); the feed itself is restaurant.consumers.VenueEventsConsumer.
+session) before joining the venue's group, then sends the tablet's events: everything of the
+venue but the kitchen's tickets (the audience "tablet"), complete; the feed itself is
+restaurant.consumers.VenueEventsConsumer.
 """
 
 from __future__ import annotations

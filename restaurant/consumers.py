@@ -1,13 +1,21 @@
 """Websocket consumers of the venue app: a liveness ping, and the base of every screen's feed."""
 
 import asyncio
+import logging
 import time
 import weakref
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from restaurant.realtime import PROTOCOL_VERSION, events_after, last_seq, venue_group
+from restaurant.realtime import (
+    AUDIENCES,
+    PROTOCOL_VERSION,
+    events_after,
+    frame_of,
+    last_seq,
+    venue_group,
+)
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
@@ -22,6 +30,8 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "error", "error": {"code": "unknown_type", "message": "Unknown type"}}
             )
 
+
+logger = logging.getLogger(__name__)
 
 # A heartbeat's `seq` may be this old: the last seq is read from the database at most once a
 # second per venue and server process, however many screens ping.
@@ -78,19 +88,27 @@ def known_seqs() -> _KnownSeqs:
 class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
     """A screen's feed of its venue's events (docs/realtime.md), shared by tablets and kitchens.
 
-    A subclass says who is connecting (`identify`: the venue id, or None to refuse). Then:
-    a refusal is accepted and closed with 4401 (a close before accept is an HTTP 403 on the
-    handshake, which a browser reports only as 1006; 4401 tells the client to pair or sign in
-    again); an accepted client joins `venue.<id>` first and then gets `hello` with the last
-    `seq`, so an event committed in between arrives twice at worst and the copy is ignored.
-    Pings get pongs carrying the last `seq` (a client whose *last* message was dropped has no
-    later event to show the gap: the heartbeat shows it), answered from what the process
-    knows (`_KnownSeqs`), not by a query per ping; `catchup` answers the events after `n` from
-    the database.
+    A subclass says who is connecting (`identify`: the venue id, or None to refuse) and which
+    events its screens draw (`audience`, restaurant.realtime.AUDIENCES). A refusal is accepted
+    and closed with 4401 (a close before accept is an HTTP 403 on the handshake, which a
+    browser reports only as 1006; 4401 tells the client to pair or sign in again); an accepted
+    client joins `venue.<id>` first and then gets `hello` with the venue's last `seq`.
+
+    The stream is complete for the audience: `covered` is the seq up to which this socket has
+    been sent every event it wants. Each `events` frame says what it covers (`after` < seq <=
+    `seq`); a channel-layer message that does not follow on from `covered` (one was dropped,
+    or arrived late) is filled in from the database first, and copies of what was covered are
+    skipped. A ping is answered after the same check against what the server process knows
+    (`_KnownSeqs`, no query per ping), so a dropped *last* message is filled in too, and the
+    pong's `seq` is the socket's `covered`. `catchup` answers the wanted events after `n`.
     """
 
     CATCHUP_LIMIT = 500
+    # Behind by more than this many events, the socket asks the client to take a snapshot.
+    FILL_LIMIT = 5000
+    audience = "tablet"
     venue_id: int | None = None
+    covered = 0
 
     async def identify(self) -> int | None:
         raise NotImplementedError
@@ -103,10 +121,15 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
             return
         self.venue_id = venue_id
         self.group = venue_group(venue_id)
+        self.wants = AUDIENCES[self.audience]
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         seq = await _last_seq(venue_id)
         known_seqs().saw(venue_id, seq)
+        # Everything up to the hello's seq is in the snapshot the client takes; events after
+        # it reach this socket (they are committed after the group was joined, or are filled
+        # in from the database).
+        self.covered = seq
         await self.send_json({"type": "hello", "seq": seq, "v": PROTOCOL_VERSION})
 
     async def disconnect(self, code):
@@ -126,8 +149,10 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         kind = content.get("type")
         if kind == "ping":
-            seq = await known_seqs().get(self.venue_id)
-            await self.send_json({"type": "pong", "id": content.get("id"), "seq": seq})
+            known = await known_seqs().get(self.venue_id)
+            if known > self.covered:  # a message still on its way, or one that was dropped
+                await self._fill(known)
+            await self.send_json({"type": "pong", "id": content.get("id"), "seq": self.covered})
         elif kind == "catchup":
             after = content.get("after")
             if not isinstance(after, int) or isinstance(after, bool) or after < 0:
@@ -138,7 +163,8 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(
                 {
                     "type": "catchup",
-                    "events": events,
+                    "events": [e for e in events if self.wants(e)],
+                    "seq": events[-1]["seq"] if events else after,
                     "complete": len(events) < self.CATCHUP_LIMIT,
                 }
             )
@@ -149,11 +175,55 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "error": {"code": code, "message": message}})
 
     async def venue_events(self, message):
-        """One committed transaction's events, already encoded (restaurant.realtime.publish),
-        forwarded one frame each, in seq order."""
-        known_seqs().saw(self.venue_id, message["seq"])
-        for frame in message["frames"]:
+        """One committed transaction's events (restaurant.realtime.publish)."""
+        first, seq = message["first"], message["seq"]
+        known_seqs().saw(self.venue_id, seq)
+        if seq <= self.covered:
+            return  # covered already (filled in from the database before it arrived)
+        if first > self.covered + 1:
+            await self._fill(first - 1)  # one or more messages before it never came
+            if seq <= self.covered:
+                return  # the database had these too
+        if first == self.covered + 1:
+            frame = message["frames"].get(self.audience)  # encoded once for every socket
+        else:  # it overlaps what the database filled in
+            frame = frame_of(
+                self.audience,
+                after=self.covered,
+                seq=seq,
+                messages=[m for m in message["events"] if m["seq"] > self.covered],
+            )
+        if frame is not None:
             await self.send(text_data=frame)
+        self.covered = seq
+
+    async def _fill(self, upto: int) -> None:
+        """Send this socket's events after `covered`, read from the database, up to at least
+        `upto` (what was committed meanwhile comes too)."""
+        logger.info(
+            "venue %s socket %s filled from the database: covered %s, %s known",
+            self.venue_id,
+            self.channel_name,
+            self.covered,
+            upto,
+        )
+        sent = 0
+        while self.covered < upto:
+            events = await _catchup(self.venue_id, self.covered, self.CATCHUP_LIMIT)
+            if not events:
+                return  # not committed yet (the pong says what is covered)
+            frame = frame_of(
+                self.audience, after=self.covered, seq=events[-1]["seq"], messages=events
+            )
+            if frame is not None:
+                await self.send(text_data=frame)
+            self.covered = events[-1]["seq"]
+            sent += len(events)
+            if sent >= self.FILL_LIMIT and self.covered < upto:
+                # Too far behind to replay: the client takes a snapshot instead.
+                self.covered = await _last_seq(self.venue_id)
+                await self.send_json({"type": "resync", "seq": self.covered})
+                return
 
 
 @database_sync_to_async

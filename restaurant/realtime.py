@@ -28,7 +28,37 @@ from restaurant.models import Event, EventSequence
 
 logger = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+
+
+# --- who hears what (docs/realtime.md, "Audiences") ---------------------------------------------
+# A socket is sent the events of its venue that its kind of screen draws, nothing else: the
+# kitchen's screens never hear of lines still being typed, tablets never of tickets. Each
+# socket's stream is complete for its audience (the consumer fills any hole from the database),
+# so a client no longer needs every number to know it missed nothing.
+
+
+def _tablet_wants(message: dict) -> bool:
+    return not message["type"].startswith("ticket.")
+
+
+def _kitchen_wants(message: dict) -> bool:
+    # A check with nothing sent is on no kitchen screen; its changes are not the kitchen's.
+    return message["type"] != "check.changed" or bool(message["data"].get("kitchen", True))
+
+
+AUDIENCES = {"tablet": _tablet_wants, "kitchen": _kitchen_wants}
+
+
+def frame_of(audience: str, *, after: int, seq: int, messages: list[dict]) -> str | None:
+    """The `events` frame for one audience: its events among `messages`, which cover every
+    event with after < seq' <= seq. None when it wants none of them."""
+    wanted = [m for m in messages if AUDIENCES[audience](m)]
+    if not wanted:
+        return None
+    return json.dumps(
+        {"type": "events", "after": after, "seq": seq, "events": wanted}, ensure_ascii=False
+    )
 
 
 def venue_group(venue_id: int) -> str:
@@ -147,22 +177,34 @@ EVENT_COLUMNS = ("venue", "seq", "type", "version", "data", "created_at")
 
 def publish(venue_id: int, messages: list[dict]) -> None:
     """Send one transaction's events to the venue's group, as one channel-layer message.
-    Losing it is survivable (clients see the gap and catch up)."""
+
+    The frames each audience's sockets send are encoded here, once, not once per socket:
+    `frames[audience]` is that audience's `events` frame for a socket whose stream is complete
+    up to the seq before these events (the usual case); a socket that is behind or ahead builds
+    its own from `events`. Losing the message is survivable: sockets notice the hole and fill
+    it from the database.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
-    # Each socket sends the frames as they are: the JSON is encoded once here, not once per
-    # socket (a venue's every event goes to every tablet and kitchen screen).
-    frames = [json.dumps({"type": "event", "event": m}, ensure_ascii=False) for m in messages]
+    first, last = messages[0]["seq"], messages[-1]["seq"]
+    frames = {
+        audience: frame_of(audience, after=first - 1, seq=last, messages=messages)
+        for audience in AUDIENCES
+    }
     try:
         async_to_sync(layer.group_send)(
             venue_group(venue_id),
-            {"type": "venue.events", "seq": messages[-1]["seq"], "frames": frames},
+            {
+                "type": "venue.events",
+                "first": first,
+                "seq": last,
+                "events": messages,
+                "frames": frames,
+            },
         )
-    except Exception:  # the database has the events; screens will catch up on their next gap
-        logger.exception(
-            "could not publish events %s of venue %s", [m.get("seq") for m in messages], venue_id
-        )
+    except Exception:  # the database has the events; sockets fill the hole from it
+        logger.exception("could not publish events %s..%s of venue %s", first, last, venue_id)
 
 
 def events_after(*, venue_id: int, after: int, limit: int = 500) -> list[dict]:

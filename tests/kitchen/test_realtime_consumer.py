@@ -18,7 +18,7 @@ from kitchen.models import Ticket
 from kitchen.screens import DEVICE_COOKIE
 from orders.services import check_open, line_add
 from restaurant.asgi import application
-from restaurant.models import StaffMember
+from restaurant.models import Event, StaffMember
 from restaurant.realtime import last_seq
 from restaurant.services import device_create, device_pair, device_revoke
 from tests.factories import (
@@ -98,6 +98,11 @@ def test_hello_carries_the_venues_seq_and_pings_are_answered(brasserie):
     order(brasserie, "1", brasserie.steak)
     seq = last_seq(venue_id=brasserie.venue.pk)
     assert seq > 0
+    kitchen = list(
+        Event.objects.filter(venue=brasserie.venue)
+        .order_by("seq")
+        .values_list("seq", "type", "data__kitchen")
+    )
 
     async def scenario():
         communicator, connected, _code = await connect("/ws/kds/grill/", token)
@@ -106,7 +111,7 @@ def test_hello_carries_the_venues_seq_and_pings_are_answered(brasserie):
             assert await communicator.receive_json_from(timeout=5) == {
                 "type": "hello",
                 "seq": seq,
-                "v": 1,
+                "v": 2,
             }
             await communicator.send_json_to({"type": "ping", "id": 7})
             assert await communicator.receive_json_from(timeout=5) == {
@@ -129,7 +134,13 @@ def test_hello_carries_the_venues_seq_and_pings_are_answered(brasserie):
             await communicator.send_json_to({"type": "catchup", "after": 0})
             reply = await communicator.receive_json_from(timeout=5)
             assert reply["type"] == "catchup" and reply["complete"] is True
-            assert [e["seq"] for e in reply["events"]] == list(range(1, seq + 1))
+            assert reply["seq"] == seq
+            # The kitchen's events only: the tickets, and the check once it was sent (not its
+            # opening or the line being typed).
+            assert [e["seq"] for e in reply["events"]] == [
+                s for s, type_, sent in kitchen if type_ != "check.changed" or sent
+            ]
+            assert [e["type"] for e in reply["events"]] == ["check.changed", "ticket.created"]
         finally:
             await communicator.disconnect()
 
@@ -199,17 +210,29 @@ def test_an_order_sent_arrives_as_ticket_created_events(brasserie):
             created: dict[int, dict] = {}
             events: list[dict] = []
 
+            frames: list[dict] = []
+
             def done(message):
-                if message["type"] == "event":
-                    events.append(message["event"])
-                    if message["event"]["type"] == "ticket.created":
-                        created[message["event"]["data"]["ticket"]] = message["event"]
+                if message["type"] == "events":
+                    frames.append(message)
+                    for event in message["events"]:
+                        events.append(event)
+                        if event["type"] == "ticket.created":
+                            created[event["data"]["ticket"]] = event
                 return set(created) == wanted
 
             await receive_until(communicator, done)
-            # Every venue event is forwarded in order, without gaps, after the hello's seq.
+            # The kitchen hears the send, as one frame: the check (now in the kitchen) and its
+            # tickets; not the check being opened and the lines being typed (covered, unsent).
+            (frame,) = frames
+            assert frame["after"] == events[0]["seq"] - 1 > hello["seq"]
+            assert frame["seq"] == await database_sync_to_async(last_seq)(
+                venue_id=brasserie.venue.pk
+            )
+            assert [e["type"] for e in events] == ["check.changed"] + ["ticket.created"] * 2
+            assert events[0]["data"]["kitchen"] is True
             seqs = [e["seq"] for e in events]
-            assert seqs == list(range(hello["seq"] + 1, hello["seq"] + 1 + len(seqs)))
+            assert seqs == list(range(frame["seq"] - 2, frame["seq"] + 1))
             by_station = {e["data"]["station"]: e["data"] for e in created.values()}
             assert set(by_station) == {"grill", "cold"}
             assert by_station["grill"]["kind"] == "order"
@@ -230,6 +253,7 @@ async def catch_up(screen: ScreenModel, communicator) -> None:
     assert reply[-1]["complete"]
     for event in reply[-1]["events"]:
         assert screen.apply(event)
+    screen.last = max(screen.last, reply[-1]["seq"])  # the answer covers up to its seq
 
 
 @pytest.mark.django_db(transaction=True)
@@ -251,11 +275,7 @@ def test_a_dropped_screen_catches_up_with_every_ticket_exactly_once(brasserie):
         (first,) = await database_sync_to_async(order)(place, "1", place.steak)
         await receive_until(
             communicator,
-            lambda m: (
-                m["type"] == "event"
-                and screen.apply(m["event"])
-                and m["event"]["type"] == "ticket.created"
-            ),
+            lambda m: m["type"] == "events" and screen.apply_frame(m) and bool(screen.tickets),
         )
         assert screen.tickets == [first.pk]
 
@@ -280,14 +300,11 @@ def test_a_dropped_screen_catches_up_with_every_ticket_exactly_once(brasserie):
         expected_last = await database_sync_to_async(last_seq)(venue_id=place.venue.pk)
         while screen.last < expected_last:
             message = await communicator.receive_json_from(timeout=5)
-            if message["type"] == "event":
-                assert screen.apply(message["event"])
+            assert screen.apply_messages([message])
         # Late copies of events already applied change nothing.
         while not await communicator.receive_nothing(timeout=0.3):
             message = await communicator.receive_json_from(timeout=5)
-            if message["type"] == "event":
-                assert message["event"]["seq"] <= screen.last
-                assert screen.apply(message["event"])
+            assert screen.apply_messages([message])
         await communicator.disconnect()
         return missed, live
 
@@ -333,9 +350,9 @@ def test_a_bump_on_one_screen_reaches_the_other_screens(brasserie):
         assert response.status_code == 200
         messages = await receive_until(
             communicator,
-            lambda m: m["type"] == "event" and m["event"]["type"] == "ticket.bumped",
+            lambda m: m["type"] == "events" and m["events"][-1]["type"] == "ticket.bumped",
         )
-        bumped = messages[-1]["event"]["data"]
+        bumped = messages[-1]["events"][-1]["data"]
         assert bumped == {
             "ticket": ticket.pk,
             "check": ticket.tab_id,

@@ -179,7 +179,8 @@ class WebSocketClient:
 
 
 class ScreenModel:
-    """A station screen's view of the feed: last seq, tickets shown (a list: twice would show)."""
+    """A station screen's view of the feed (protocol version 2, docs/realtime.md): the seq it is
+    complete to, and the tickets it shows (a list: one shown twice would be a bug)."""
 
     def __init__(self, station: str):
         self.station = station
@@ -193,12 +194,9 @@ class ScreenModel:
         self.tickets = [t["id"] for t in snapshot["tickets"]]
 
     def apply(self, event: dict) -> bool:
-        """Apply one event; False when it shows a gap (the caller recovers)."""
+        """Apply one event (from a frame or a catch-up); a copy of one covered is ignored."""
         if event["seq"] <= self.last:
             return True  # already in the snapshot or applied: a late copy
-        if event["seq"] != self.last + 1:
-            self.gaps += 1
-            return False
         self.last = event["seq"]
         self.applied.append(event["seq"])
         data = event["data"]
@@ -212,10 +210,24 @@ class ScreenModel:
                 self.tickets.append(data["ticket"])
         return True
 
+    def apply_frame(self, frame: dict) -> bool:
+        """Apply an `events` frame: it covers every event of ours in (after, seq]; what is
+        at or below `last` is in the snapshot already. False when it could not be applied
+        (no snapshot yet)."""
+        if self.last is None:
+            self.gaps += 1
+            return False
+        for event in frame["events"]:
+            self.apply(event)
+        self.last = max(self.last, frame["seq"])
+        return True
+
     def apply_messages(self, messages: list[dict]) -> bool:
-        """Apply the events among `messages`; False if any showed a gap."""
+        """Apply the frames (and pongs) among `messages`; False if any could not be."""
         ok = True
         for message in messages:
-            if message.get("type") == "event":
-                ok = self.apply(message["event"]) and ok
+            if message.get("type") == "events":
+                ok = self.apply_frame(message) and ok
+            elif message.get("type") == "pong" and self.last is not None:
+                self.last = max(self.last, message["seq"])
         return ok

@@ -79,19 +79,30 @@ def test_the_tablet_socket_hears_checks_change_through_the_api(place):
             assert hello["type"] == "hello"
 
             check = await sync_to_async(open_table)(api, place.table1)
-            opened = await socket.receive_json_from(timeout=5)
-            assert opened["type"] == "event"
-            assert opened["event"]["type"] == "check.changed"
-            assert opened["event"]["seq"] == hello["seq"] + 1
-            assert opened["event"]["data"]["check"] == check["id"]
-            assert opened["event"]["data"]["table"] == place.table1.pk
-            assert opened["event"]["data"]["floor_status"] == "seated"
+            frame = await socket.receive_json_from(timeout=5)
+            assert frame["type"] == "events"
+            assert (frame["after"], frame["seq"]) == (hello["seq"], hello["seq"] + 1)
+            (opened,) = frame["events"]
+            assert opened["type"] == "check.changed" and opened["seq"] == hello["seq"] + 1
+            assert opened["data"]["check"] == check["id"]
+            assert opened["data"]["table"] == place.table1.pk
+            assert opened["data"]["floor_status"] == "seated"
+            assert opened["data"]["kitchen"] is False
 
             await sync_to_async(add_line)(api, check, place.soup)
-            added = await socket.receive_json_from(timeout=5)
-            assert added["event"]["type"] == "check.changed"
-            assert added["event"]["data"]["floor_status"] == "ordered"
-            assert added["event"]["data"]["version"] == check["version"] + 1
+            frame = await socket.receive_json_from(timeout=5)
+            assert frame["after"] == opened["seq"]
+            (added,) = frame["events"]
+            assert added["type"] == "check.changed"
+            assert added["data"]["floor_status"] == "ordered"
+            assert added["data"]["version"] == check["version"] + 1
+
+            # A send: the tablet hears the check change, not the kitchen's tickets.
+            await sync_to_async(api.post)(f"checks/{check['id']}/send", {})
+            frame = await socket.receive_json_from(timeout=5)
+            assert [e["type"] for e in frame["events"]] == ["check.changed"]
+            assert frame["events"][0]["data"]["kitchen"] is True
+            assert frame["seq"] > frame["events"][0]["seq"]  # its ticket event is covered too
 
             # A refused write publishes nothing.
             refused = await sync_to_async(api.post)(

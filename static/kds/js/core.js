@@ -132,19 +132,24 @@ const RETRY_SNAPSHOT_MS = 2000;
 
 /**
  * Keeps the screen equal to the database. The snapshot (GET, carries `seq`) is the truth; the
- * websocket only says "something changed":
- *   - seq <= last: already in the snapshot, ignored;
- *   - seq == last + 1: applied (a relevant type refetches the snapshot, debounced);
- *   - seq > last + 1: a gap (a dropped message) -> refetch the snapshot;
+ * websocket only says "something changed" (docs/realtime.md, protocol version 2):
+ *   - the socket sends this screen's events (the kitchen's) in `events` frames, each covering
+ *     every one of them with `after` < seq <= `seq`; the server skips what the kitchen does
+ *     not draw and fills any hole itself, so the stream is complete: `covered` is the seq up
+ *     to which the screen has heard everything (a socket cannot lose a frame; a new socket
+ *     starts from a new snapshot);
+ *   - an event concerning what the screen shows refetches the snapshot (debounced), and the
+ *     snapshot must be at least as new as that event (`needSeq`);
  *   - socket closed -> banner, reconnect with backoff, then refetch the snapshot;
- *   - no pong within 5 s of a ping -> the connection is dead: reconnect.
- *   - a pong carries the server's last seq: a dropped *last* message is noticed too.
+ *   - no pong within 5 s of a ping -> the connection is dead: reconnect;
+ *   - a pong carries the seq the socket is complete to; `resync` asks for a snapshot.
  */
 export class Feed {
   constructor({ onSnapshot, relevant }) {
     this.onSnapshot = onSnapshot;
     this.relevant = relevant;
-    this.lastSeq = null;
+    this.covered = null; // every event of ours up to this seq is heard (or in the snapshot)
+    this.needSeq = 0; // the snapshot must be at least this new (a relevant event's seq)
     this.helloSeq = null; // the seq the current socket's hello announced
     this.ws = null;
     this.attempt = 0;
@@ -156,6 +161,11 @@ export class Feed {
     // Counters for tests and for anyone looking at a screen's console.
     this.stats = { snapshots: 0, events: 0, gaps: 0, reconnects: 0, ignored: 0 };
     window.kdsFeed = this;
+  }
+
+  /** The seq the screen is current to (kept under its old name for tests and the console). */
+  get lastSeq() {
+    return this.covered;
   }
 
   start() {
@@ -204,14 +214,15 @@ export class Feed {
   /** A snapshot from the feed or from an action's answer: newer than what we have wins. */
   applySnapshot(snapshot) {
     if (!snapshot || typeof snapshot.seq !== "number") return;
-    if (this.lastSeq !== null && snapshot.seq < this.lastSeq) {
-      this.scheduleRefresh(0); // older than an event already seen: fetch again
+    if (snapshot.seq < this.needSeq) {
+      this.scheduleRefresh(0); // older than a change we heard of: fetch again
       return;
     }
-    this.lastSeq = snapshot.seq;
+    this.covered = this.covered === null ? snapshot.seq : Math.max(this.covered, snapshot.seq);
     this.stats.snapshots += 1;
     if (this.helloSeq !== null && this.helloSeq > snapshot.seq) {
       // Read before events that happened before our socket joined: those never reach us.
+      this.needSeq = Math.max(this.needSeq, this.helloSeq);
       this.scheduleRefresh(0);
     }
     if (snapshot.now) syncClock(snapshot.now);
@@ -220,24 +231,25 @@ export class Feed {
 
   // Events -----------------------------------------------------------------------------------
 
-  onEvent(event) {
-    if (!event || typeof event.seq !== "number") return;
-    this.stats.events += 1;
-    if (this.lastSeq === null) {
+  onFrame(frame) {
+    if (!frame || typeof frame.seq !== "number" || typeof frame.after !== "number") return;
+    if (this.covered === null) {
+      this.needSeq = Math.max(this.needSeq, frame.seq);
       this.scheduleRefresh(); // no snapshot yet: the one in flight (or this) covers it
       return;
     }
-    if (event.seq <= this.lastSeq) {
-      this.stats.ignored += 1;
-      return;
+    for (const event of frame.events || []) {
+      this.stats.events += 1;
+      if (event.seq <= this.covered) {
+        this.stats.ignored += 1; // already in a snapshot
+        continue;
+      }
+      if (this.relevant(event)) {
+        this.needSeq = Math.max(this.needSeq, event.seq);
+        this.scheduleRefresh();
+      }
     }
-    if (event.seq === this.lastSeq + 1) {
-      this.lastSeq = event.seq;
-      if (this.relevant(event)) this.scheduleRefresh();
-      return;
-    }
-    this.stats.gaps += 1; // missed at least one: the snapshot is the way back
-    this.scheduleRefresh(0);
+    this.covered = Math.max(this.covered, frame.seq);
   }
 
   // Websocket --------------------------------------------------------------------------------
@@ -316,21 +328,31 @@ export class Feed {
         this.setState("live");
         if (this.connectedOnce) {
           this.stats.reconnects += 1;
-          this.refresh(); // whatever happened while we were away is in the snapshot
-        } else if (this.lastSeq !== null && message.seq > this.lastSeq) {
+          // Whatever happened while we were away is in the snapshot; until it is here, the
+          // new socket's frames (which follow on from its hello) only say "fetch again".
+          this.covered = null;
+          this.needSeq = Math.max(this.needSeq, message.seq);
+          this.refresh();
+        } else if (this.covered !== null && message.seq > this.covered) {
+          this.needSeq = Math.max(this.needSeq, message.seq);
           this.scheduleRefresh(0); // changed between our snapshot and the socket opening
         }
         this.connectedOnce = true;
         break;
       case "pong":
         clearTimeout(this.timers.pong);
-        if (typeof message.seq === "number" && this.lastSeq !== null && message.seq > this.lastSeq) {
-          this.stats.gaps += 1; // the last message(s) were lost: no later event would tell us
-          this.scheduleRefresh(0);
+        // The socket has sent us everything of ours up to its seq.
+        if (typeof message.seq === "number" && this.covered !== null) {
+          this.covered = Math.max(this.covered, message.seq);
         }
         break;
-      case "event":
-        this.onEvent(message.event);
+      case "events":
+        this.onFrame(message);
+        break;
+      case "resync":
+        this.stats.gaps += 1;
+        this.needSeq = Math.max(this.needSeq, message.seq || 0);
+        this.scheduleRefresh(0);
         break;
       default:
         break;

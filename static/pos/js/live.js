@@ -1,10 +1,13 @@
-// The tablet websocket (/ws/pos/): events in seq order, catch-up on a gap, heartbeat,
-// reconnect with backoff. The database is the truth; this only wakes the screens up.
+// The tablet websocket (/ws/pos/): the tablet's events, heartbeat, reconnect with backoff.
+// The database is the truth; this only wakes the screens up (docs/realtime.md, protocol v2).
 //
 //   server -> {"type": "hello", "seq": n}
-//   server -> {"type": "event", "event": {seq, type, data}}
-//   client -> {"type": "catchup", "after": n}  server -> {"type": "catchup", events, complete}
-//   client -> {"type": "ping", "id": k}        server -> {"type": "pong", "id": k}
+//   server -> {"type": "events", "after": a, "seq": s, "events": [{seq, type, data}, ...]}
+//             (every event of ours with a < seq <= s: the server skips what tablets do not
+//             draw and fills holes itself; a socket loses nothing, a new one catches up)
+//   server -> {"type": "resync", "seq": s}       (too much missed: take new snapshots)
+//   client -> {"type": "catchup", "after": n}  server -> {"type": "catchup", events, seq, complete}
+//   client -> {"type": "ping", "id": k}        server -> {"type": "pong", "id": k, "seq": s}
 
 import { config } from "./util.js";
 
@@ -27,7 +30,7 @@ export class Live {
     this.ws = null;
     this.attempt = 0;
     this.wanted = false;
-    this.buffer = new Map(); // seq -> event, received ahead of a gap
+    this.buffer = new Map(); // seq -> frame, received ahead of a catch-up
     this.catchingUp = false;
     this.pingId = 0;
     this.timers = {};
@@ -40,6 +43,7 @@ export class Live {
       for (const s of [...this.buffer.keys()]) if (s <= seq) this.buffer.delete(s);
     }
   }
+
 
   start() {
     this.wanted = true;
@@ -153,53 +157,78 @@ export class Live {
           // No snapshot yet: the screens load theirs after this and call setSeq.
           this.lastSeq = message.seq;
         } else if (message.seq > this.lastSeq) {
-          this.requestCatchup();
+          this.requestCatchup(); // what happened while the socket was down
         }
         break;
       case "pong":
         clearTimeout(this.timers.pong);
+        // Everything of ours up to the pong's seq has been sent before it: heard.
+        if (typeof message.seq === "number" && this.lastSeq !== null && !this.catchingUp) {
+          this.lastSeq = Math.max(this.lastSeq, message.seq);
+        }
         break;
-      case "event":
-        this.handleEvent(message.event);
+      case "events":
+        this.handleFrame(message);
         break;
       case "catchup":
         this.catchingUp = false;
-        for (const event of message.events || []) this.buffer.set(event.seq, event);
-        this.drain();
-        if (!message.complete || this.buffer.size) {
-          // Still a hole (more missed than the server keeps for a catch-up): re-snapshot.
-          this.resync();
+        this.apply(message.events || []);
+        if (!message.complete) {
+          this.resync(); // more missed than the server keeps for a catch-up
+        } else if (typeof message.seq === "number") {
+          this.lastSeq = Math.max(this.lastSeq, message.seq);
+          this.drain();
         }
+        break;
+      case "resync":
+        this.resync();
         break;
       default:
         break;
     }
   }
 
-  handleEvent(event) {
-    if (!event || typeof event.seq !== "number") return;
-    if (this.lastSeq !== null && event.seq <= this.lastSeq) return; // already in a snapshot
-    this.buffer.set(event.seq, event);
+  handleFrame(frame) {
+    if (!frame || typeof frame.seq !== "number" || typeof frame.after !== "number") return;
+    if (this.lastSeq !== null && frame.seq <= this.lastSeq) return; // already in a snapshot
+    if (this.lastSeq === null || this.catchingUp) {
+      // Ahead of what we have (a catch-up or a resync is on its way): keep it for later.
+      this.buffer.set(frame.seq, frame);
+      if (!this.catchingUp) this.requestCatchup();
+      return;
+    }
+    this.apply(frame.events || []);
+    this.lastSeq = Math.max(this.lastSeq, frame.seq);
     this.drain();
-    if (this.buffer.size && !this.catchingUp) this.requestCatchup();
   }
 
-  drain() {
-    while (this.lastSeq !== null && this.buffer.has(this.lastSeq + 1)) {
-      const event = this.buffer.get(this.lastSeq + 1);
-      this.buffer.delete(this.lastSeq + 1);
-      this.lastSeq = event.seq;
+  /** Apply events in seq order, each once (those at or below lastSeq are in a snapshot). */
+  apply(events) {
+    for (const event of events) {
+      if (!event || typeof event.seq !== "number") continue;
+      if (this.lastSeq !== null && event.seq <= this.lastSeq) continue;
       try {
         this.onEvent(event);
       } catch (error) {
         console.error("event handler failed", event, error);
       }
     }
-    for (const s of [...this.buffer.keys()]) if (s <= this.lastSeq) this.buffer.delete(s);
+  }
+
+  /** Frames kept while catching up, applied once they follow on from what we have. */
+  drain() {
+    for (const seq of [...this.buffer.keys()].sort((a, b) => a - b)) {
+      const frame = this.buffer.get(seq);
+      if (this.lastSeq === null) break;
+      this.buffer.delete(seq);
+      if (frame.seq <= this.lastSeq) continue;
+      this.apply(frame.events || []);
+      this.lastSeq = frame.seq;
+    }
   }
 
   requestCatchup() {
-    if (this.catchingUp) return;
+    if (this.catchingUp || this.lastSeq === null) return;
     this.catchingUp = true;
     this.send({ type: "catchup", after: this.lastSeq });
     // If the answer never comes (the socket died), the reconnect's hello asks again.
@@ -211,7 +240,7 @@ export class Live {
   async resync() {
     try {
       const seq = await this.onResync();
-      // Events newer than the snapshots stay buffered and apply on top of them.
+      // Frames newer than the snapshots stay buffered and apply on top of them.
       this.setSeq(seq);
       this.drain();
     } catch (error) {
