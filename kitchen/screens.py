@@ -41,6 +41,7 @@ from kitchen.selectors import all_day_counts, expo_snapshot, station_snapshot
 from orders.models import Check
 from restaurant import permissions
 from restaurant.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from restaurant.jsonio import request_json_object
 from restaurant.models import Device, StaffMember, Station
 from restaurant.selectors import staff_for_user
 from restaurant.services import (
@@ -460,28 +461,6 @@ def expo_screen(request: HttpRequest) -> HttpResponse:
 # --- the JSON calls -----------------------------------------------------------------------------
 
 
-def _json_body(request: HttpRequest, allowed: frozenset[str]) -> dict:
-    raw = request.body
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            _("The request body is not valid JSON."), code="invalid_json"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed(_("The request body must be a JSON object."), code="invalid_json")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            _("Unknown field %(field)s.") % {"field": unknown[0]},
-            code="unknown_field",
-            field=unknown[0],
-        )
-    return data
-
-
 def screen_api(*, method: str, expo: bool = False, fields: tuple[str, ...] = ()) -> Callable:
     """A JSON call of a paired screen: auth, CSRF on POST, JSON body, errors as JSON."""
 
@@ -501,7 +480,7 @@ def screen_api(*, method: str, expo: bool = False, fields: tuple[str, ...] = ())
                     raise NotPaired(_("This screen is not paired with Brigade."))
                 if method == "POST":
                     enforce_csrf(request)
-                data = _json_body(request, frozenset(fields)) if method == "POST" else {}
+                data = request_json_object(request, frozenset(fields)) if method == "POST" else {}
                 target = screen_station(device, station)
                 if expo != target.is_expo:
                     raise NotFound(

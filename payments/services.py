@@ -723,27 +723,42 @@ def drawer_movement_add(
     )
 
 
+MAX_DENOMINATIONS = 50  # coins and notes of a currency, with room to spare
+MAX_PIECES = 100_000  # of one coin or note in one drawer
+
+
 def _count(denominations) -> int:
+    """The total of a count by denomination; every value, count and the total are bounded."""
     if not isinstance(denominations, dict) or not denominations:
         raise ValidationFailed(
             _('Count by denomination as {"5000": 2, "200": 7} (value in cents: how many).'),
             field="denominations",
         )
+    if len(denominations) > MAX_DENOMINATIONS:
+        raise ValidationFailed(
+            _("Count at most %(n)d denominations.") % {"n": MAX_DENOMINATIONS},
+            field="denominations",
+        )
     total = 0
     for value, count in denominations.items():
-        try:
-            cents = int(value)
-        except (TypeError, ValueError) as exc:
+        key = str(value)
+        if not (key.isascii() and key.isdigit() and len(key) <= 9) or not 1 <= int(key) <= MAX_CASH:
             raise ValidationFailed(
-                _("%(value)s is not a coin or note value in cents.") % {"value": value},
-                field="denominations",
-            ) from exc
-        if cents < 1 or isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValidationFailed(
-                _("Each denomination needs a value in cents and a count of 0 or more."),
+                _("%(value)s is not a coin or note value in cents.") % {"value": key[:20]},
                 field="denominations",
             )
-        total += cents * count
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_PIECES:
+            raise ValidationFailed(
+                _("Each denomination needs a count from 0 to %(max)d.") % {"max": MAX_PIECES},
+                field="denominations",
+            )
+        total += int(key) * count
+    if total > MAX_CASH:
+        raise ValidationFailed(
+            _("The count adds up to more than a drawer holds; check the numbers."),
+            code="count_too_large",
+            field="denominations",
+        )
     return total
 
 

@@ -9,7 +9,9 @@ and mounted with `route(get=..., post=...)`. Around it, in this order:
 2. CSRF, like DRF's SessionAuthentication: a cookie-authenticated unsafe request must carry
    `X-CSRFToken`; requests authenticated by an `Authorization` header are exempt (a browser
    never adds that header to a cross-site request on its own).
-3. The JSON body: an object, with only the fields the endpoint knows (400 otherwise).
+3. The JSON body (`restaurant.jsonio`, the loader every JSON edge shares): an object, with
+   only the fields the endpoint knows, nested at most 32 deep, integers within ±2^53 - 1
+   (400 otherwise).
 4. For writes, `pos.idempotency.run_idempotent`: the handler runs in one transaction, at most
    once per `Idempotency-Key`; a replay answers the stored response with
    `Idempotent-Replayed: true`.
@@ -23,13 +25,11 @@ other rule are the services' business.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -37,6 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from pos.auth import NotAuthenticated, current_staff, device_from_request
 from pos.idempotency import run_idempotent
 from restaurant.errors import DomainError, NotFound, ValidationFailed
+from restaurant.jsonio import MAX_INT, request_json_object
 from restaurant.models import Device, StaffMember, Venue
 from restaurant.services import pin_attempt_record_failure
 from restaurant.web import enforce_csrf
@@ -50,9 +51,6 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 TOKEN_SCHEMES = {"device", "bearer"}
 _MISSING = object()
-# Integers beyond what JSON clients (JavaScript) hold exactly are refused, so a huge number is
-# a 400, never a database overflow.
-MAX_INT = 2**53 - 1
 INT_QUERY = re.compile(r"^[0-9]{1,15}$")
 
 
@@ -89,11 +87,6 @@ class IdConverter:
 class MethodNotAllowed(DomainError):
     code = "method_not_allowed"
     status = 405
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-    status = 413
 
 
 def json_response(body: dict, status: int = 200) -> JsonResponse:
@@ -276,29 +269,7 @@ def endpoint(
 def _parse_body(request: HttpRequest, allowed: frozenset[str]) -> dict:
     if request.method not in BODY_METHODS:
         return {}
-    try:
-        raw = request.body
-    except RequestDataTooBig as exc:
-        raise PayloadTooLarge(_("The request body is too large.")) from exc
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationFailed(
-            _("The request body is not valid JSON: %(error)s") % {"error": exc},
-            code="invalid_json",
-        ) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed(_("The request body must be a JSON object."), code="invalid_json")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            _("Unknown field %(field)s.") % {"field": unknown[0]},
-            code="unknown_field",
-            field=unknown[0],
-        )
-    return data
+    return request_json_object(request, allowed)
 
 
 def _authenticate(request: HttpRequest, auth: str) -> Call:
