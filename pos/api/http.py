@@ -25,6 +25,7 @@ other rule are the services' business.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,8 +39,9 @@ from pos.auth import NotAuthenticated, current_staff, device_from_request
 from pos.idempotency import run_idempotent
 from restaurant.errors import DomainError, NotFound, ValidationFailed
 from restaurant.jsonio import MAX_INT, request_json_object
+from restaurant.logs import SECRET_QUERY_NAMES
 from restaurant.models import Device, StaffMember, Venue
-from restaurant.services import pin_attempt_record_failure
+from restaurant.services import approver_by_pin
 from restaurant.web import enforce_csrf
 
 PUBLIC = "public"  # nobody needs to be signed in (pairing)
@@ -47,9 +49,12 @@ DEVICE = "device"  # a paired device (PIN sign-in)
 STAFF = "staff"  # a staff member signed in on a paired device (everything else)
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+APPROVER_PIN_HEADER = "X-Approver-PIN"
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 TOKEN_SCHEMES = {"device", "bearer"}
+# Names that carry a secret: refused in any query string (restaurant.logs redacts them too).
+SECRET_PARAMETERS = SECRET_QUERY_NAMES
 _MISSING = object()
 INT_QUERY = re.compile(r"^[0-9]{1,15}$")
 
@@ -118,6 +123,9 @@ class Call:
     device: Device | None = None
     staff: StaffMember | None = None
     data: dict = field(default_factory=dict)
+    # The staff member whose `approver_pin` approved this request (endpoints with `approval`),
+    # checked before the request's transaction; None when no PIN was given.
+    approver: StaffMember | None = None
 
     @property
     def venue(self) -> Venue:
@@ -241,6 +249,8 @@ class Endpoint:
     # steps, so a call to Stripe never runs inside a transaction that could roll back what
     # was stored before it (and never holds the database's write lock while it waits).
     atomic: bool = True
+    # The permission an `approver_pin` in the body approves (None: the endpoint takes none).
+    approval: str | None = None
 
 
 def endpoint(
@@ -250,16 +260,21 @@ def endpoint(
     fields: tuple[str, ...] = (),
     field_map: dict[str, str] | None = None,
     atomic: bool = True,
+    approval: str | None = None,
 ):
     """Mark a handler. `fields` are the JSON body keys it accepts (others are refused).
 
     `field_map` renames the `field` of a service's error to the request field it is about
     (a service's `lines` is this endpoint's `line_ids`), so the client can point at it.
+    `approval` is the permission a manager's `approver_pin` (in the body) approves: the PIN
+    is counted, checked and recorded before the handler's transaction (`call.approver`).
     """
+    if approval is not None:
+        fields = (*fields, "approver_pin")
 
     def wrap(fn):
         fn.api_endpoint = Endpoint(
-            fn, auth, write, frozenset(fields), dict(field_map or {}), atomic
+            fn, auth, write, frozenset(fields), dict(field_map or {}), atomic, approval
         )
         return fn
 
@@ -302,9 +317,52 @@ def _dispatch(spec: Endpoint, request: HttpRequest, kwargs: dict) -> HttpRespons
         raise
 
 
+def client_ip(request) -> str | None:
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
+    except ValueError:  # a unix socket, or no address at all
+        return None
+
+
+def _approve(call: Call, permission: str) -> StaffMember | None:
+    """The approver named by the body's `approver_pin` (or the `X-Approver-PIN` header, for
+    clients whose DELETE bodies get lost), checked in its own transaction: the attempt counts
+    toward the lockout even when the request is refused later."""
+    pin = call.get_str("approver_pin") or call.request.headers.get(APPROVER_PIN_HEADER, "")
+    if not pin:
+        return None
+    return approver_by_pin(
+        venue=call.venue,
+        pin=pin,
+        permission=permission,
+        device=call.device,
+        requested_by=call.staff,
+        ip_address=client_ip(call.request),
+    )
+
+
+def _refuse_secrets_in_url(request: HttpRequest) -> None:
+    """A PIN, token or code in the query string is refused: URLs end up in access logs,
+    proxies and browser history. They go in the JSON body (or the Authorization header)."""
+    for name in request.GET:
+        if name.lower() in SECRET_PARAMETERS:
+            raise ValidationFailed(
+                _(
+                    "%(field)s must not be sent in the URL (it would be logged); "
+                    "send it in the JSON body."
+                )
+                % {"field": name},
+                code="secret_in_url",
+                field=name,
+            )
+
+
 def _run(spec: Endpoint, request: HttpRequest, kwargs: dict) -> HttpResponse:
+    _refuse_secrets_in_url(request)
     call = _authenticate(request, spec.auth)
     call.data = _parse_body(request, spec.fields)
+    if spec.approval is not None:
+        call.approver = _approve(call, spec.approval)
     if spec.write:
         status, body, replayed = run_idempotent(
             request,
@@ -340,11 +398,6 @@ def route(**handlers: Callable) -> Callable:
                 )
             return _dispatch(spec, request, kwargs)
         except DomainError as exc:
-            device = getattr(exc, "failed_pin_device", None)
-            if device is not None:  # a wrong approval PIN: logged after the rollback
-                pin_attempt_record_failure(
-                    device=device, ip_address=request.META.get("REMOTE_ADDR")
-                )
             response = error_response(exc)
             if spec is None:
                 response["Allow"] = allow

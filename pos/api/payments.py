@@ -15,7 +15,7 @@ from payments import services as pay_services
 from payments.models import CardReader, Drawer, DrawerSession, Payment
 from pos.api import serialize
 from pos.api.http import Call, endpoint, not_found
-from pos.api.views import _approver, _check, _check_body, _may_see
+from pos.api.views import _check, _check_body, _may_see
 from restaurant import permissions
 from restaurant.errors import Conflict, ValidationFailed
 
@@ -108,12 +108,16 @@ def bill_close(call: Call, check_id: int):
     return _answer(call, tab.pk)
 
 
-@endpoint(write=True, fields=("reason", "approver_pin"), field_map={"approver": "approver_pin"})
+@endpoint(
+    write=True,
+    fields=("reason",),
+    field_map={"approver": "approver_pin"},
+    approval="check.reopen",
+)
 def reopen(call: Call, check_id: int):
     tab = _check(call, check_id)
-    approver = _approver(call, "check.reopen")
     order_services.check_reopen(
-        tab=tab, actor=call.staff, approver=approver, reason=call.get_str("reason")
+        tab=tab, actor=call.staff, approver=call.approver, reason=call.get_str("reason")
     )
     return _answer(call, tab.pk)
 
@@ -342,8 +346,9 @@ def card_payment_capture(call: Call, payment_id: int):
 @endpoint(
     write=True,
     atomic=False,
-    fields=("amount", "reason", "approver_pin"),
+    fields=("amount", "reason"),
     field_map={"approver": "approver_pin"},
+    approval="discount.approve",
 )
 def payment_refund(call: Call, payment_id: int):
     payment = _payment(call, payment_id)
@@ -352,7 +357,7 @@ def payment_refund(call: Call, payment_id: int):
         actor=call.staff,
         amount=call.get_int("amount"),
         reason=call.get_str("reason"),
-        approver=_approver(call, "discount.approve"),
+        approver=call.approver,
     )
     return 201, {
         "refund": {
