@@ -479,7 +479,9 @@ def tablet(request: HttpRequest) -> HttpResponse:
         try:
             throttle.check("pair", request)
             try:
-                device, token = device_pair(code=form.cleaned_data["code"])
+                device, token = device_pair(
+                    code=form.cleaned_data["code"], kinds=frozenset({Device.Kind.TABLET})
+                )
             except DomainError:
                 throttle.failed("pair", request)
                 raise
