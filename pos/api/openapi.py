@@ -82,6 +82,13 @@ DRAWER_ID = path_param("drawer_id", "A cash drawer.")
 SESSION_ID = path_param("session_id", "A drawer session.")
 PAYMENT_ID = path_param("payment_id", "A payment.")
 IDEMPOTENCY = {"$ref": "#/components/parameters/IdempotencyKey"}
+APPROVER_PIN_HEADER = {"$ref": "#/components/parameters/ApproverPin"}
+APPROVER_PIN = {
+    "type": "string",
+    "writeOnly": True,
+    "description": "A manager's PIN approving this action (or the X-Approver-PIN header). "
+    "Never in the URL: a query string with a PIN is refused (400 `secret_in_url`).",
+}
 
 PUBLIC_AUTH: list = []
 DEVICE_AUTH = [{"deviceToken": []}, {"deviceCookie": [], "csrfToken": []}]
@@ -747,7 +754,7 @@ def _paths() -> dict:
             "post": write(
                 "Void a line (a sent line needs a manager's approval PIN)",
                 obj(
-                    {"reason": STR, "approver_pin": STR, "version": VERSION},
+                    {"reason": STR, "approver_pin": APPROVER_PIN, "version": VERSION},
                     ("reason",),
                     additionalProperties=False,
                 ),
@@ -806,7 +813,7 @@ def _paths() -> dict:
                         "percent": {"oneOf": [{"type": "number"}, DECIMAL]},
                         "amount": MONEY,
                         "reason": STR,
-                        "approver_pin": STR,
+                        "approver_pin": APPROVER_PIN,
                         "version": VERSION,
                     },
                     ("kind", "reason"),
@@ -832,16 +839,17 @@ def _paths() -> dict:
                     CHECK_ID,
                     path_param("adjustment_id", "A comp or discount on the check."),
                     {"name": "reason", "in": "query", "schema": STR},
-                    {"name": "approver_pin", "in": "query", "schema": STR},
                     {"name": "version", "in": "query", "schema": VERSION},
+                    APPROVER_PIN_HEADER,
                 ],
-                description="reason, approver_pin and version go in the JSON body or the "
-                "query string.",
+                description="reason and version go in the JSON body or the query string; "
+                "the approval PIN goes in the body or the X-Approver-PIN header, never in "
+                "the URL (400 `secret_in_url`).",
             )
             | {
                 "requestBody": json_body(
                     obj(
-                        {"reason": STR, "approver_pin": STR, "version": VERSION},
+                        {"reason": STR, "approver_pin": APPROVER_PIN, "version": VERSION},
                         additionalProperties=False,
                     ),
                     required=False,
@@ -1054,7 +1062,7 @@ def _paths() -> dict:
             "post": write(
                 "Reopen a closed check (a manager's PIN approves)",
                 obj(
-                    {"reason": STR, "approver_pin": STR},
+                    {"reason": STR, "approver_pin": APPROVER_PIN},
                     ("reason",),
                     additionalProperties=False,
                 ),
@@ -1190,7 +1198,7 @@ def _paths() -> dict:
                     {
                         "amount": {**MONEY, "description": "Default: all that is left."},
                         "reason": STR,
-                        "approver_pin": STR,
+                        "approver_pin": APPROVER_PIN,
                     },
                     ("reason",),
                     additionalProperties=False,
@@ -1389,6 +1397,14 @@ DOCUMENT = {
             },
         },
         "parameters": {
+            "ApproverPin": {
+                "name": "X-Approver-PIN",
+                "in": "header",
+                "required": False,
+                "description": "A manager's PIN approving the action, for clients that cannot "
+                "send it in the JSON body (`approver_pin`); never in the URL.",
+                "schema": {"type": "string"},
+            },
             "IdempotencyKey": {
                 "name": "Idempotency-Key",
                 "in": "header",
@@ -1397,12 +1413,13 @@ DOCUMENT = {
                 "action, resent with each retry. The same key with a different request is "
                 "refused (409 `idempotency_key_reused`).",
                 "schema": {"type": "string", "maxLength": 100},
-            }
+            },
         },
         "responses": {
             "BadRequest": {
                 "description": "Invalid input (`invalid_json`, `invalid_type`, "
-                "`unknown_field`, `reason_required`, `modifiers.<group>` errors...).",
+                "`unknown_field`, `reason_required`, `modifiers.<group>` errors...), or a "
+                "secret (a PIN, token or code) in the query string (`secret_in_url`).",
                 **ERROR_RESPONSE,
             },
             "Unauthorized": {
