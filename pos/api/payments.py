@@ -174,6 +174,7 @@ def _session_body(session: DrawerSession) -> dict:
 
 @endpoint()
 def drawers(call: Call):
+    permissions.require(call.staff, "payment.take")  # who takes cash sees the drawers
     open_by_drawer = {s.drawer_id: s for s in pay_selectors.open_drawer_sessions(call.venue)}
     may_manage = permissions.staff_can(call.staff, "drawer.manage")
     rows = []
@@ -253,6 +254,7 @@ def _payment(call: Call, payment_id: int) -> Payment:
     )
     if payment is None:
         raise not_found(_("payment"))
+    _may_see(call, payment.tab)  # a payment, its bill and its check follow the check's rules
     return payment
 
 
@@ -268,6 +270,7 @@ def _card_body(call: Call, payment: Payment, **extra) -> dict:
 
 @endpoint()
 def readers(call: Call):
+    permissions.require(call.staff, "payment.take")
     rows = CardReader.objects.filter(venue=call.venue, is_active=True).order_by("label")
     return {
         "readers": [
@@ -381,5 +384,6 @@ def connection_token(call: Call):
 
 @endpoint()
 def terminal_location(call: Call):
+    permissions.require(call.staff, "payment.take")
     location = card.venue_location(call.venue)
     return {"location": {"id": location.stripe_id, "display_name": location.display_name}}
