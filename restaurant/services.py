@@ -125,12 +125,28 @@ def staff_update(
     staff.role = new_role
     staff.is_active = new_active
     staff.save(update_fields=["display_name", "role", "is_active"])
-    # Owners and managers use the back office (the Django admin).
-    back_office = new_role in (StaffMember.Role.OWNER, StaffMember.Role.MANAGER) and new_active
-    if back_office and not staff.user.is_staff:
-        staff.user.is_staff = True
-        staff.user.save(update_fields=["is_staff"])
+    _back_office_follow_role(staff.user)
     return staff
+
+
+BACK_OFFICE_ROLES = (StaffMember.Role.OWNER, StaffMember.Role.MANAGER)
+
+
+def _back_office_follow_role(user) -> None:
+    """Owners and managers use the back office (the Django admin); nobody else does.
+
+    The user's admin flag follows their staff profiles at every venue: on while one of them is
+    an active owner or manager, off otherwise (a demoted manager can no longer sign in to the
+    admin). Superusers keep theirs.
+    """
+    if user.is_superuser:
+        return
+    back_office = StaffMember.objects.filter(
+        user=user, role__in=BACK_OFFICE_ROLES, is_active=True
+    ).exists()
+    if user.is_staff != back_office:
+        user.is_staff = back_office
+        user.save(update_fields=["is_staff"])
 
 
 @transaction.atomic
