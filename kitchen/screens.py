@@ -39,7 +39,7 @@ from kitchen import services as kitchen_services
 from kitchen.models import Ticket, TicketItem
 from kitchen.selectors import all_day_counts, expo_snapshot, station_snapshot
 from orders.models import Check
-from restaurant import permissions
+from restaurant import permissions, throttle
 from restaurant.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from restaurant.jsonio import request_json_object
 from restaurant.models import Device, StaffMember, Station
@@ -258,12 +258,18 @@ def home(request: HttpRequest) -> HttpResponse:
     form = PairingCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = _normal_code(form.cleaned_data["code"])
+        try:
+            throttle.check("pair", request)  # the same count as /pos/ and the API's pairing
+        except DomainError as error:
+            form.add_error("code", error.message)
+            return _pairing_page(request, form, status=429)
         kind = (
             Device.objects.filter(pairing_code=code, revoked_at__isnull=True)
             .values_list("kind", flat=True)
             .first()
         )
         if kind is not None and kind != Device.Kind.KITCHEN_SCREEN:
+            throttle.failed("pair", request)
             # Refused before pairing, so the code still works on the device it was made for.
             form.add_error(
                 "code",
@@ -277,6 +283,7 @@ def home(request: HttpRequest) -> HttpResponse:
             try:
                 device, token = device_pair(code=code)
             except DomainError as error:
+                throttle.failed("pair", request)
                 form.add_error("code", error.message)
             else:
                 target = screen_url(device.station) if device.station else reverse("kds:home")

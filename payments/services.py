@@ -42,6 +42,7 @@ from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import StaffMember
 from restaurant.money import format_money, round_cash
+from restaurant.text import clean_reason, clean_text
 
 MAX_PARTS = 50
 MAX_CASH = 10_000_000  # 100,000.00 in a two-decimal currency: a typo guard, not a limit
@@ -250,8 +251,8 @@ def _item_parts(tab: Check, items) -> list[dict]:
             lines[line_id] = _fraction(share, "parts")
         if not lines:
             raise ValidationFailed(_("Part %(n)s has no lines.") % {"n": n}, field="parts")
-        label = item.get("label") if isinstance(item.get("label"), str) else ""
-        parts.append({"label": label.strip()[:60] or _("Guest %(n)s") % {"n": n}, "lines": lines})
+        label = clean_text(item.get("label"), field="parts", max_length=60)
+        parts.append({"label": label or _("Guest %(n)s") % {"n": n}, "lines": lines})
     return parts
 
 
@@ -706,11 +707,7 @@ def drawer_movement_add(
     amount = _whole_number(
         amount, "amount", low=1, high=MAX_CASH, message=_("The amount is a positive number.")
     )
-    reason = reason.strip()[:200] if isinstance(reason, str) else ""
-    if not reason:
-        raise ValidationFailed(
-            _("Say why the cash goes in or out."), code="reason_required", field="reason"
-        )
+    reason = clean_reason(reason, _("Say why the cash goes in or out."))
     session = _lock_open_session(session)
     if kind == DrawerMovement.Kind.PAY_OUT and amount > drawer_expected(session)["expected"]:
         raise ValidationFailed(
@@ -807,6 +804,6 @@ def drawer_close(
     session.denominations = {str(int(k)): v for k, v in (denominations or {}).items()}
     session.expected = expected
     session.variance = counted_total - expected
-    session.note = note.strip()[:200] if isinstance(note, str) else ""
+    session.note = clean_text(note, field="note", max_length=200)
     session.save()
     return session

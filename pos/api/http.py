@@ -56,6 +56,8 @@ TOKEN_SCHEMES = {"device", "bearer"}
 # Names that carry a secret: refused in any query string (restaurant.logs redacts them too).
 SECRET_PARAMETERS = SECRET_QUERY_NAMES
 _MISSING = object()
+# No check, bill or split has more: a longer list is refused before any service loops over it.
+MAX_LIST_ITEMS = 500
 INT_QUERY = re.compile(r"^[0-9]{1,15}$")
 
 
@@ -196,6 +198,12 @@ class Call:
         if not isinstance(value, list):
             raise ValidationFailed(
                 _("%(field)s must be a list.") % {"field": name}, code="invalid_type", field=name
+            )
+        if len(value) > MAX_LIST_ITEMS:
+            raise ValidationFailed(
+                _("%(field)s has at most %(n)d entries.") % {"field": name, "n": MAX_LIST_ITEMS},
+                code="too_many",
+                field=name,
             )
         return value
 

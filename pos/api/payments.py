@@ -18,6 +18,7 @@ from pos.api.http import Call, endpoint, not_found
 from pos.api.views import _check, _check_body, _may_see
 from restaurant import permissions
 from restaurant.errors import Conflict, ValidationFailed
+from restaurant.text import REASON_MAX_LENGTH, clean_text
 
 
 def _bill_body(call: Call, check_id: int) -> dict:
@@ -355,11 +356,13 @@ def card_payment_capture(call: Call, payment_id: int):
 )
 def payment_refund(call: Call, payment_id: int):
     payment = _payment(call, payment_id)
+    # payments.card would cut a long reason to its column: refuse one that does not fit.
+    reason = clean_text(call.get_str("reason"), field="reason", max_length=REASON_MAX_LENGTH)
     refund = card.payment_refund(
         payment=payment,
         actor=call.staff,
         amount=call.get_int("amount"),
-        reason=call.get_str("reason"),
+        reason=reason,
         approver=call.approver,
     )
     return 201, {

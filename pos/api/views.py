@@ -21,7 +21,6 @@ from kitchen import services as kitchen_services
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Adjustment, Check, OrderLine
-from pos import throttle
 from pos.api import serialize
 from pos.api.http import (
     DEVICE,
@@ -36,7 +35,7 @@ from pos.api.http import (
     uses_token,
 )
 from pos.auth import session_sign_in, session_sign_out, staff_token_for
-from restaurant import permissions
+from restaurant import permissions, throttle
 from restaurant import services as venue_services
 from restaurant.errors import DomainError, ValidationFailed
 from restaurant.models import Menu, MenuItem, MenuWindow, Modifier, StaffMember, Table
@@ -351,7 +350,9 @@ def send(call: Call, check_id: int):
     tab = _check(call, check_id)
     line_ids = call.get_ids("line_ids")
     rush_ids = call.get_ids("rush_ids")
-    call.version()  # sending never conflicts: each line goes to the kitchen once
+    # Sending never conflicts (each line goes to the kitchen once): the version is only
+    # checked to be one the check has had.
+    order_services.guard_version(tab, call.version())
     _lock(tab)
     waiting = set(tab.lines.filter(status=OrderLine.Status.NEW).values_list("pk", flat=True))
     tickets = kitchen_services.lines_send(
@@ -367,7 +368,9 @@ def send(call: Call, check_id: int):
 def fire(call: Call, check_id: int):
     tab = _check(call, check_id)
     course = call.get_int("course", required=True)
-    call.version()  # firing never conflicts: a course fires what is not fired yet
+    # Firing never conflicts (a course fires what is not fired yet): the version is only
+    # checked to be one the check has had.
+    order_services.guard_version(tab, call.version())
     _lock(tab)
     waiting = set(
         tab.lines.filter(course=course, fired_at__isnull=True).values_list("pk", flat=True)
@@ -529,7 +532,7 @@ def guests(call: Call, check_id: int):
 @endpoint(write=True, fields=("version",))
 def prebill(call: Call, check_id: int):
     tab = _check(call, check_id)
-    call.version()
+    order_services.guard_version(tab, call.version())  # printing never conflicts
     result = kitchen_services.check_prebill_print(tab=tab, actor=call.staff)
     return {"check": _check_body(call, result.pk)}
 
