@@ -141,7 +141,7 @@ def guard_version(
     if not isinstance(expected_version, int) or expected_version < 1:
         raise ValidationFailed(_("The check version must be a whole number."), field="version")
     if expected_version > tab.version:
-        raise ValidationFailed(
+        raise Conflict(
             _("Check version %(v)d does not exist yet.") % {"v": expected_version},
             code="bad_version",
             field="version",

@@ -710,7 +710,7 @@ def drawer_movement_add(
     reason = clean_reason(reason, _("Say why the cash goes in or out."))
     session = _lock_open_session(session)
     if kind == DrawerMovement.Kind.PAY_OUT and amount > drawer_expected(session)["expected"]:
-        raise ValidationFailed(
+        raise Conflict(  # depends on what the drawer holds now
             _("There should not be that much cash in the drawer."),
             code="drawer_short",
             field="amount",

@@ -344,13 +344,14 @@ def device_pair(*, code: str, kinds: frozenset[str] | None = None) -> tuple[Devi
         or not device.pairing_expires_at
         or device.pairing_expires_at < timezone.now()
     ):
-        raise ValidationFailed(
+        # A well-formed code that opens nothing is a refused credential (403), like a PIN.
+        raise PermissionDenied(
             _("That pairing code is not valid (or has expired); ask a manager for a new one."),
             code="bad_pairing_code",
             field="code",
         )
     if kinds is not None and device.kind not in kinds:
-        raise ValidationFailed(
+        raise PermissionDenied(
             _("That code is for a %(kind)s; pair it on that device.")
             % {"kind": Device.Kind(device.kind).label.lower()},
             code="wrong_device_kind",

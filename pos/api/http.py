@@ -65,6 +65,27 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_INT <= value <= MAX_INT
 
 
+def _as_int(value):
+    """JSON has one number type: 2045.0 is the integer 2045 (JSON Schema agrees)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def query_flag(request: HttpRequest, name: str) -> bool:
+    """A yes/no query parameter: 1/true or 0/false (absent: no); anything else is a 400."""
+    raw = request.GET.get(name)
+    if raw is None:
+        return False
+    if raw in ("1", "true"):
+        return True
+    if raw in ("0", "false"):
+        return False
+    raise ValidationFailed(
+        _("%(field)s must be true or false.") % {"field": name}, code="invalid_type", field=name
+    )
+
+
 def query_int(request: HttpRequest, name: str, default: int | None = None) -> int | None:
     """A whole number >= 0 from the query string (400 when it is something else)."""
     raw = request.GET.get(name)
@@ -152,7 +173,7 @@ class Call:
         return value
 
     def get_int(self, name: str, *, required: bool = False, default=None):
-        value = self._raw(name, required)
+        value = _as_int(self._raw(name, required))
         if value is _MISSING:
             return default
         if not _is_int(value):
@@ -211,7 +232,8 @@ class Call:
         value = self.get_list(name, required=required, default=_MISSING)
         if value is _MISSING:
             return default
-        if not all(_is_int(v) for v in value):
+        value = [_as_int(v) for v in value]
+        if not all(_is_int(v) and v >= 1 for v in value):
             raise ValidationFailed(
                 _("%(field)s must be a list of ids.") % {"field": name},
                 code="invalid_type",

@@ -31,6 +31,7 @@ from pos.api.http import (
     enforce_csrf,
     json_response,
     not_found,
+    query_flag,
     query_int,
     uses_token,
 )
@@ -151,7 +152,7 @@ def me(call: Call):
 
 @endpoint()
 def menus(call: Call):
-    show_all = call.request.GET.get("all") in ("1", "true")
+    show_all = query_flag(call.request, "all")
     if show_all:
         rows = list(
             Menu.objects.filter(venue=call.venue, is_active=True)
@@ -211,7 +212,7 @@ def checks_list(call: Call):
             code="invalid",
             field="status",
         )
-    mine = call.request.GET.get("mine") in ("1", "true")
+    mine = query_flag(call.request, "mine")
     if status == Check.Status.CLOSED:
         rows = order_selectors.closed_checks(venue=call.venue).select_related("venue")
     else:

@@ -71,7 +71,7 @@ def test_a_kitchen_screen_pairing_code_is_refused_by_the_api_and_the_tablet_page
     )
     code = device.pairing_code
     response = Api().post("auth/pair", {"code": code})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.json()["error"]["code"] == "wrong_device_kind"
     page = Client().post("/pos/", {"code": code})
     assert page.status_code == 400 and b"kitchen screen" in page.content
