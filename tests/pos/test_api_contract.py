@@ -195,3 +195,53 @@ def test_the_api_keeps_its_document(case, night, role):
     )
     if response.status_code >= 400:
         assert fingerprint() == before, f"{case.method} {case.formatted_path}: refused but changed"
+
+
+# --- the cases the probe named ------------------------------------------------------------
+
+
+def test_flags_in_the_query_are_flags(place, server_api):
+    for path, name in (("checks", "mine"), ("menus", "all")):
+        response = server_api.get(path, **{name: "null"})
+        assert response.status_code == 400
+        assert response.json()["error"]["field"] == name
+        assert server_api.get(path, **{name: "false"}).status_code == 200
+
+
+def test_a_receipt_email_is_checked_whatever_the_kind(place, server_api):
+    from payments.models import Receipt
+
+    check = server_api.post("checks", {"kind": "takeaway"}).json()["check"]
+    server_api.post(f"checks/{check['id']}/lines", {"item": place.beer.pk})
+    response = server_api.post(
+        f"checks/{check['id']}/receipts", {"kind": "none", "email": "useratexample.com"}
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_email"
+    assert not Receipt.objects.exists()
+
+
+def test_a_whole_number_written_as_2045_0_is_a_whole_number(place, server_api):
+    check = server_api.post("checks", {"kind": "takeaway"}).json()["check"]
+    added = server_api.post(
+        f"checks/{check['id']}/lines",
+        {"item": place.beer.pk, "quantity": 2.0, "version": float(check["version"])},
+    )
+    assert added.status_code == 201, added.content
+    assert added.json()["line"]["quantity"] == 2
+    future = server_api.post(f"checks/{check['id']}/send", {"version": 2045.0})
+    assert future.status_code == 409 and future.json()["error"]["code"] == "bad_version"
+
+
+def test_the_document_says_what_the_api_answers():
+    from pos.api.openapi import document
+
+    doc = document()
+    availability = doc["paths"]["/items/{item_id}/availability"]["post"]["responses"]["200"]
+    item = availability["content"]["application/json"]["schema"]["properties"]["item"]
+    assert {"type": "null"} in item["properties"]["stock_count"]["oneOf"]
+    assert "403" in doc["paths"]["/auth/pair"]["post"]["responses"]
+    void = doc["paths"]["/checks/{check_id}/lines/{line_id}/void"]["post"]
+    reason = void["requestBody"]["content"]["application/json"]["schema"]["properties"]["reason"]
+    assert reason["minLength"] == 1 and reason["maxLength"] == 200
+    delete = doc["paths"]["/checks/{check_id}/adjustments/{adjustment_id}"]["delete"]
+    assert not [p for p in delete["parameters"] if p.get("name") == "approver_pin"]
