@@ -521,6 +521,10 @@ async def brigade_rate(args, venue, servers, sampler, rate: float, duration: flo
             "server_cpu_s": cpu,
             "client_cpu_s": client_cpu,
             "frames_received": sum(s.frames for s in screens),
+            "frames_by_kind": {
+                kind: sum(s.frames for s in screens if s.kind == kind)
+                for kind in ("screen", "tablet")
+            },
             **pg,
         }
 

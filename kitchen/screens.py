@@ -39,8 +39,9 @@ from kitchen import services as kitchen_services
 from kitchen.models import Ticket, TicketItem
 from kitchen.selectors import all_day_counts, expo_snapshot, station_snapshot
 from orders.models import Check
-from restaurant import permissions
+from restaurant import permissions, throttle
 from restaurant.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from restaurant.jsonio import request_json_object
 from restaurant.models import Device, StaffMember, Station
 from restaurant.selectors import staff_for_user
 from restaurant.services import (
@@ -257,12 +258,18 @@ def home(request: HttpRequest) -> HttpResponse:
     form = PairingCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = _normal_code(form.cleaned_data["code"])
+        try:
+            throttle.check("pair", request)  # the same count as /pos/ and the API's pairing
+        except DomainError as error:
+            form.add_error("code", error.message)
+            return _pairing_page(request, form, status=429)
         kind = (
             Device.objects.filter(pairing_code=code, revoked_at__isnull=True)
             .values_list("kind", flat=True)
             .first()
         )
         if kind is not None and kind != Device.Kind.KITCHEN_SCREEN:
+            throttle.failed("pair", request)
             # Refused before pairing, so the code still works on the device it was made for.
             form.add_error(
                 "code",
@@ -276,6 +283,7 @@ def home(request: HttpRequest) -> HttpResponse:
             try:
                 device, token = device_pair(code=code)
             except DomainError as error:
+                throttle.failed("pair", request)
                 form.add_error("code", error.message)
             else:
                 target = screen_url(device.station) if device.station else reverse("kds:home")
@@ -460,28 +468,6 @@ def expo_screen(request: HttpRequest) -> HttpResponse:
 # --- the JSON calls -----------------------------------------------------------------------------
 
 
-def _json_body(request: HttpRequest, allowed: frozenset[str]) -> dict:
-    raw = request.body
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            _("The request body is not valid JSON."), code="invalid_json"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed(_("The request body must be a JSON object."), code="invalid_json")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            _("Unknown field %(field)s.") % {"field": unknown[0]},
-            code="unknown_field",
-            field=unknown[0],
-        )
-    return data
-
-
 def screen_api(*, method: str, expo: bool = False, fields: tuple[str, ...] = ()) -> Callable:
     """A JSON call of a paired screen: auth, CSRF on POST, JSON body, errors as JSON."""
 
@@ -501,7 +487,7 @@ def screen_api(*, method: str, expo: bool = False, fields: tuple[str, ...] = ())
                     raise NotPaired(_("This screen is not paired with Brigade."))
                 if method == "POST":
                     enforce_csrf(request)
-                data = _json_body(request, frozenset(fields)) if method == "POST" else {}
+                data = request_json_object(request, frozenset(fields)) if method == "POST" else {}
                 target = screen_station(device, station)
                 if expo != target.is_expo:
                     raise NotFound(

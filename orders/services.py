@@ -26,6 +26,7 @@ from restaurant.models import MenuItem, StaffMember, Table, Venue
 from restaurant.money import format_money
 from restaurant.realtime import event_emit
 from restaurant.selectors import menu_is_available
+from restaurant.text import clean_reason, clean_text
 
 MAX_QUANTITY = 999
 MAX_SEAT = 99
@@ -192,7 +193,7 @@ def guard_version(
     if not isinstance(expected_version, int) or expected_version < 1:
         raise ValidationFailed(_("The check version must be a whole number."), field="version")
     if expected_version > tab.version:
-        raise ValidationFailed(
+        raise Conflict(
             _("Check version %(v)d does not exist yet.") % {"v": expected_version},
             code="bad_version",
             field="version",
@@ -235,7 +236,7 @@ def check_open(
         raise ValidationFailed(_("Unknown check kind %(kind)s.") % {"kind": kind}, field="kind")
     if not isinstance(guest_count, int) or guest_count < 0 or guest_count > 500:
         raise ValidationFailed(_("Guests must be a number from 0 to 500."), field="guest_count")
-    tab_name = (tab_name or "").strip()
+    tab_name = clean_text(tab_name, field="tab_name", max_length=80)
     if kind == Check.Kind.TABLE:
         if table is None:
             raise ValidationFailed(_("Choose a table."), code="table_required", field="table")
@@ -263,7 +264,7 @@ def check_open(
         server=server,
         table=table,
         guest_count=guest_count,
-        tab_name=tab_name[:80],
+        tab_name=tab_name,
     )
     if table is None:
         new.save(force_insert=True)
@@ -582,11 +583,7 @@ def line_void(
     expected_version: int | None = None,
 ) -> OrderLine:
     """Void a line. A reason is always required; a sent line needs a manager's approval."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(
-            _("Give a reason for the void."), code="reason_required", field="reason"
-        )
+    reason = clean_reason(reason, _("Give a reason for the void."))
     _same_venue(actor, line.tab.venue_id)
     tab = _lock_open_check(line.tab)
     line = OrderLine.objects.select_for_update(no_key=True).get(pk=line.pk)
@@ -616,7 +613,7 @@ def line_void(
     was_sent = line.status == OrderLine.Status.SENT
     line.status = OrderLine.Status.VOIDED
     line.voided_at = timezone.now()
-    line.void_reason = reason[:200]
+    line.void_reason = reason
     line.voided_by = actor
     line.void_approved_by = approver
     line.save(update_fields=["status", "voided_at", "void_reason", "voided_by", "void_approved_by"])
@@ -913,10 +910,7 @@ def _approval(actor: StaffMember, approver: StaffMember | None, venue_id: int) -
 
 
 def _clean_reason(reason: str | None, message: str) -> str:
-    reason = (reason or "").strip() if isinstance(reason, str) or reason is None else ""
-    if not reason:
-        raise ValidationFailed(message, code="reason_required", field="reason")
-    return reason[:200]
+    return clean_reason(reason, message)
 
 
 def _clean_percent(percent) -> Decimal:

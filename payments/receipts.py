@@ -664,7 +664,10 @@ def receipt_give(
             field="kind",
         )
     part = _bill_part(tab, part_id)
-    address = _email_address(email) if kind == Receipt.Kind.EMAIL else ""
+    # An address given is checked whatever the kind (a bad one is never silently ignored).
+    address = _email_address(email) if kind == Receipt.Kind.EMAIL or email else ""
+    if kind != Receipt.Kind.EMAIL:
+        address = ""
     job = None
     if kind == Receipt.Kind.PRINT:
         printer = receipt_printer(tab.venue_id)

@@ -42,6 +42,7 @@ from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import StaffMember
 from restaurant.money import format_money, round_cash
+from restaurant.text import clean_reason, clean_text
 
 MAX_PARTS = 50
 MAX_CASH = 10_000_000  # 100,000.00 in a two-decimal currency: a typo guard, not a limit
@@ -250,8 +251,8 @@ def _item_parts(tab: Check, items) -> list[dict]:
             lines[line_id] = _fraction(share, "parts")
         if not lines:
             raise ValidationFailed(_("Part %(n)s has no lines.") % {"n": n}, field="parts")
-        label = item.get("label") if isinstance(item.get("label"), str) else ""
-        parts.append({"label": label.strip()[:60] or _("Guest %(n)s") % {"n": n}, "lines": lines})
+        label = clean_text(item.get("label"), field="parts", max_length=60)
+        parts.append({"label": label or _("Guest %(n)s") % {"n": n}, "lines": lines})
     return parts
 
 
@@ -706,14 +707,10 @@ def drawer_movement_add(
     amount = _whole_number(
         amount, "amount", low=1, high=MAX_CASH, message=_("The amount is a positive number.")
     )
-    reason = reason.strip()[:200] if isinstance(reason, str) else ""
-    if not reason:
-        raise ValidationFailed(
-            _("Say why the cash goes in or out."), code="reason_required", field="reason"
-        )
+    reason = clean_reason(reason, _("Say why the cash goes in or out."))
     session = _lock_open_session(session)
     if kind == DrawerMovement.Kind.PAY_OUT and amount > drawer_expected(session)["expected"]:
-        raise ValidationFailed(
+        raise Conflict(  # depends on what the drawer holds now
             _("There should not be that much cash in the drawer."),
             code="drawer_short",
             field="amount",
@@ -723,27 +720,42 @@ def drawer_movement_add(
     )
 
 
+MAX_DENOMINATIONS = 50  # coins and notes of a currency, with room to spare
+MAX_PIECES = 100_000  # of one coin or note in one drawer
+
+
 def _count(denominations) -> int:
+    """The total of a count by denomination; every value, count and the total are bounded."""
     if not isinstance(denominations, dict) or not denominations:
         raise ValidationFailed(
             _('Count by denomination as {"5000": 2, "200": 7} (value in cents: how many).'),
             field="denominations",
         )
+    if len(denominations) > MAX_DENOMINATIONS:
+        raise ValidationFailed(
+            _("Count at most %(n)d denominations.") % {"n": MAX_DENOMINATIONS},
+            field="denominations",
+        )
     total = 0
     for value, count in denominations.items():
-        try:
-            cents = int(value)
-        except (TypeError, ValueError) as exc:
+        key = str(value)
+        if not (key.isascii() and key.isdigit() and len(key) <= 9) or not 1 <= int(key) <= MAX_CASH:
             raise ValidationFailed(
-                _("%(value)s is not a coin or note value in cents.") % {"value": value},
-                field="denominations",
-            ) from exc
-        if cents < 1 or isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValidationFailed(
-                _("Each denomination needs a value in cents and a count of 0 or more."),
+                _("%(value)s is not a coin or note value in cents.") % {"value": key[:20]},
                 field="denominations",
             )
-        total += cents * count
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_PIECES:
+            raise ValidationFailed(
+                _("Each denomination needs a count from 0 to %(max)d.") % {"max": MAX_PIECES},
+                field="denominations",
+            )
+        total += int(key) * count
+    if total > MAX_CASH:
+        raise ValidationFailed(
+            _("The count adds up to more than a drawer holds; check the numbers."),
+            code="count_too_large",
+            field="denominations",
+        )
     return total
 
 
@@ -792,6 +804,6 @@ def drawer_close(
     session.denominations = {str(int(k)): v for k, v in (denominations or {}).items()}
     session.expected = expected
     session.variance = counted_total - expected
-    session.note = note.strip()[:200] if isinstance(note, str) else ""
+    session.note = clean_text(note, field="note", max_length=200)
     session.save()
     return session

@@ -23,6 +23,7 @@ from payments import card, stripe_api
 from payments.models import CardReader
 from restaurant.admin import admin_venue_ids
 from restaurant.errors import DomainError
+from restaurant.jsonio import json_loads, request_body
 from restaurant.models import Venue
 from restaurant.money import format_money, percent_of
 
@@ -38,8 +39,14 @@ TEST_CARDS = [
 @require_POST
 def stripe_webhook(request):
     try:
+        payload = request_body(request)
+        # The shared loader's bounds (depth, numbers, text) before anything parses it.
+        json_loads(payload)
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    try:
         event = card.webhook_receive(
-            payload=request.body, signature=request.headers.get("Stripe-Signature")
+            payload=payload, signature=request.headers.get("Stripe-Signature")
         )
     except stripe_api.BadSignature as exc:
         return JsonResponse(exc.as_dict(), status=400)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from restaurant.errors import DomainError, PermissionDenied
 from restaurant.models import Device, StaffMember
-from restaurant.services import DEVICE_COOKIE, device_by_token
+from restaurant.services import DEVICE_COOKIE, STAFF_DEVICE_KINDS, device_by_token
 
 SESSION_STAFF = "pos_staff_id"
 SESSION_DEVICE = "pos_device_id"
@@ -47,6 +47,18 @@ def _authorization(request) -> tuple[str, str]:
 
 
 def device_from_request(request) -> Device | None:
+    """The paired tablet or phone calling (None: no paired device); a kitchen screen is
+    refused (403 `wrong_device_kind`): it shows its station and signs nobody in."""
+    device = _any_device(request)
+    if device is not None and device.kind not in STAFF_DEVICE_KINDS:
+        raise PermissionDenied(
+            _("A kitchen screen cannot sign staff in or take orders; use a tablet."),
+            code="wrong_device_kind",
+        )
+    return device
+
+
+def _any_device(request) -> Device | None:
     scheme, value = _authorization(request)
     if scheme == "device":
         return device_by_token(value)

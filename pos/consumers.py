@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from pos.auth import SESSION_DEVICE, SESSION_STAFF
 from restaurant.consumers import VenueEventsConsumer
 from restaurant.models import StaffMember
-from restaurant.services import DEVICE_COOKIE, device_by_token
+from restaurant.services import DEVICE_COOKIE, STAFF_DEVICE_KINDS, device_by_token
 
 
 @database_sync_to_async
@@ -22,8 +22,8 @@ def _authenticate(scope) -> tuple[int, int] | None:
     cookies = scope.get("cookies") or {}
     device = device_by_token(cookies.get(DEVICE_COOKIE, ""))
     session = scope.get("session")
-    if device is None or session is None:
-        return None
+    if device is None or session is None or device.kind not in STAFF_DEVICE_KINDS:
+        return None  # a kitchen screen's cookie opens ws/kds/<station>/ only
     if session.get(SESSION_DEVICE) != device.pk:
         return None
     staff_id = session.get(SESSION_STAFF)

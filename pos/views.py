@@ -18,9 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
-from pos import throttle
 from pos.auth import DEVICE_COOKIE, idle_seconds
-from restaurant import permissions
+from restaurant import permissions, throttle
 from restaurant.errors import DomainError
 from restaurant.models import Device
 from restaurant.selectors import staff_for_user, staff_for_venue
@@ -479,7 +478,9 @@ def tablet(request: HttpRequest) -> HttpResponse:
         try:
             throttle.check("pair", request)
             try:
-                device, token = device_pair(code=form.cleaned_data["code"])
+                device, token = device_pair(
+                    code=form.cleaned_data["code"], kinds=frozenset({Device.Kind.TABLET})
+                )
             except DomainError:
                 throttle.failed("pair", request)
                 raise

@@ -1245,13 +1245,23 @@ class DeviceAdmin(VenueScopedAdmin):
 
 @admin.register(PinAttempt)
 class PinAttemptAdmin(VenueScopedAdmin):
-    """Sign-in attempts on tablets: failed PINs are logged here for the manager."""
+    """PINs typed on tablets (sign-ins and approvals): failed PINs are logged here for the
+    manager, with who asked for an approval."""
 
     read_only = True
     view_permission = "reports.view"
-    list_display = ["created_at", "device", "staff", "success", "ip_address"]
-    list_filter = [("venue", RelatedOnly), "success"]
-    list_select_related = ["device", "staff"]
+    list_display = ["created_at", "purpose", "device", "staff", "requested_by", "success"]
+    list_filter = [("venue", RelatedOnly), "success", "purpose"]
+    list_select_related = ["device", "staff", "requested_by"]
     date_hierarchy = "created_at"
-    fields = ["venue", "created_at", "device", "staff", "success", "ip_address"]
+    fields = [
+        "venue",
+        "created_at",
+        "purpose",
+        "device",
+        "staff",
+        "requested_by",
+        "success",
+        "ip_address",
+    ]
     readonly_fields = fields

@@ -8,6 +8,8 @@ import weakref
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from restaurant.errors import ValidationFailed
+from restaurant.jsonio import MAX_MESSAGE_BYTES, json_loads
 from restaurant.realtime import (
     AUDIENCES,
     PROTOCOL_VERSION,
@@ -18,9 +20,29 @@ from restaurant.realtime import (
 )
 
 
+def _decode(text_data: str | None):
+    """A client's message through the shared JSON loader (bounded depth, numbers and size):
+    a hostile message is answered with an error, never a closed socket (1011)."""
+    if not text_data or len(text_data) > MAX_MESSAGE_BYTES:
+        return None
+    try:
+        return json_loads(text_data)
+    except ValidationFailed:
+        return None
+
+
 class PingConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        content = _decode(text_data)
+        if not isinstance(content, dict):
+            await self.send_json(
+                {"type": "error", "error": {"code": "bad_request", "message": "Bad message"}}
+            )
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "ping":
@@ -137,10 +159,7 @@ class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        try:
-            content = await self.decode_json(text_data) if text_data else None
-        except ValueError:
-            content = None
+        content = _decode(text_data)
         if not isinstance(content, dict):
             await self._error("bad_request", "Messages are JSON objects")
             return

@@ -635,7 +635,17 @@ class Device(models.Model):
 
 
 class PinAttempt(models.Model):
-    """Every PIN sign-in attempt on a device, kept for lockout and for the manager to read."""
+    """Every PIN typed on a device (signing in, or approving an action), kept for the lockout
+    and for the manager to read.
+
+    `staff` is whose PIN it was: on success the staff member it matched; on a failure the staff
+    member the caller named (a sign-in that says who is signing in), or empty when nobody was
+    named (a PIN alone): such failures count against the whole venue (restaurant/services.py).
+    """
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", _("Sign in")
+        APPROVAL = "approval", _("Approval")
 
     venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="+")
     device = models.ForeignKey(
@@ -643,6 +653,18 @@ class PinAttempt(models.Model):
     )
     staff = models.ForeignKey(
         StaffMember, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.SIGN_IN
+    )
+    requested_by = models.ForeignKey(
+        StaffMember,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("asked by"),
+        help_text=_("For approvals: who was signed in and asked for the manager's PIN."),
     )
     success = models.BooleanField(default=False)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
@@ -652,6 +674,11 @@ class PinAttempt(models.Model):
         verbose_name = _("PIN attempt")
         verbose_name_plural = _("PIN attempts")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["venue", "staff", "success", "created_at"], name="pin_attempt_lockout"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{'ok' if self.success else 'failed'} {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -7,6 +7,7 @@ raises a DomainError (restaurant/errors.py) that changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -126,12 +127,28 @@ def staff_update(
     staff.role = new_role
     staff.is_active = new_active
     staff.save(update_fields=["display_name", "role", "is_active"])
-    # Owners and managers use the back office (the Django admin).
-    back_office = new_role in (StaffMember.Role.OWNER, StaffMember.Role.MANAGER) and new_active
-    if back_office and not staff.user.is_staff:
-        staff.user.is_staff = True
-        staff.user.save(update_fields=["is_staff"])
+    _back_office_follow_role(staff.user)
     return staff
+
+
+BACK_OFFICE_ROLES = (StaffMember.Role.OWNER, StaffMember.Role.MANAGER)
+
+
+def _back_office_follow_role(user) -> None:
+    """Owners and managers use the back office (the Django admin); nobody else does.
+
+    The user's admin flag follows their staff profiles at every venue: on while one of them is
+    an active owner or manager, off otherwise (a demoted manager can no longer sign in to the
+    admin). Superusers keep theirs.
+    """
+    if user.is_superuser:
+        return
+    back_office = StaffMember.objects.filter(
+        user=user, role__in=BACK_OFFICE_ROLES, is_active=True
+    ).exists()
+    if user.is_staff != back_office:
+        user.is_staff = back_office
+        user.save(update_fields=["is_staff"])
 
 
 @transaction.atomic
@@ -307,9 +324,17 @@ def device_new_pairing_code(*, device: Device) -> str:
     return code
 
 
+# Devices a staff member signs in on (tablets, phones); a kitchen screen only shows its station.
+STAFF_DEVICE_KINDS = frozenset({Device.Kind.TABLET, Device.Kind.PHONE})
+
+
 @transaction.atomic
-def device_pair(*, code: str) -> tuple[Device, str]:
-    """Exchange a pairing code for the device's token (shown once; only its hash is kept)."""
+def device_pair(*, code: str, kinds: frozenset[str] | None = None) -> tuple[Device, str]:
+    """Exchange a pairing code for the device's token (shown once; only its hash is kept).
+
+    With `kinds`, a code made for another kind of device is refused (`wrong_device_kind`)
+    before it is spent, so it still pairs the device it was made for.
+    """
     import secrets
 
     code = (code or "").strip().upper().replace("-", "").replace(" ", "")
@@ -325,9 +350,17 @@ def device_pair(*, code: str) -> tuple[Device, str]:
         or not device.pairing_expires_at
         or device.pairing_expires_at < timezone.now()
     ):
-        raise ValidationFailed(
+        # A well-formed code that opens nothing is a refused credential (403), like a PIN.
+        raise PermissionDenied(
             _("That pairing code is not valid (or has expired); ask a manager for a new one."),
             code="bad_pairing_code",
+            field="code",
+        )
+    if kinds is not None and device.kind not in kinds:
+        raise PermissionDenied(
+            _("That code is for a %(kind)s; pair it on that device.")
+            % {"kind": Device.Kind(device.kind).label.lower()},
+            code="wrong_device_kind",
             field="code",
         )
     token = secrets.token_urlsafe(32)
@@ -362,27 +395,39 @@ def device_revoke(*, device: Device, actor: StaffMember | None = None) -> Device
     return device
 
 
-def pin_lockout_remaining(*, device: Device) -> int:
-    """Seconds this device must still wait before another PIN is accepted (0: none)."""
+def pin_lockout_remaining(*, venue: Venue, staff: StaffMember | None = None) -> int:
+    """Seconds before another PIN is taken at `venue` for this target (0: none).
+
+    Failures count per venue and per target over the last PIN_FAILURE_WINDOW_MINUTES, on
+    every device alike: a PIN typed alone (`staff` None: sign-in by PIN only, and every
+    approval PIN) counts against the venue, so no success of anyone resets it and a second
+    tablet gets no fresh tries; a sign-in that names who is signing in counts against that
+    staff member, and only their own success starts their count again. From the fifth
+    failure on, each one locks for twice as long (30 s, 60 s, ... at most 5 minutes).
+    """
     import datetime
 
     now = timezone.now()
     since = now - datetime.timedelta(minutes=PIN_FAILURE_WINDOW_MINUTES)
-    attempts = (
-        PinAttempt.objects.filter(device=device, created_at__gte=since)
-        .order_by("-created_at")
-        .values_list("success", "created_at")[:50]
-    )
-    failures = []
-    for success, created in attempts:
-        if success:
-            break
-        failures.append(created)
-    if len(failures) < PIN_FAILURES_BEFORE_LOCKOUT:
+    attempts = PinAttempt.objects.filter(venue=venue, created_at__gte=since)
+    if staff is None:
+        failures = attempts.filter(staff__isnull=True, success=False)
+    else:
+        failures = attempts.filter(staff=staff, success=False)
+        last_success = (
+            attempts.filter(staff=staff, success=True, purpose=PinAttempt.Purpose.SIGN_IN)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if last_success is not None:
+            failures = failures.filter(created_at__gt=last_success)
+    times = list(failures.order_by("-created_at").values_list("created_at", flat=True)[:50])
+    if len(times) < PIN_FAILURES_BEFORE_LOCKOUT:
         return 0
-    extra = len(failures) - PIN_FAILURES_BEFORE_LOCKOUT
+    extra = len(times) - PIN_FAILURES_BEFORE_LOCKOUT
     wait = min(PIN_LOCKOUT_SECONDS * (2**extra), PIN_LOCKOUT_MAX_SECONDS)
-    remaining = (failures[0] + datetime.timedelta(seconds=wait) - now).total_seconds()
+    remaining = (times[0] + datetime.timedelta(seconds=wait) - now).total_seconds()
     return max(0, int(remaining + 0.999))
 
 
@@ -396,76 +441,147 @@ def _locked_out(remaining: int, field: str) -> PermissionDenied:
     return error
 
 
-def pin_sign_in(*, device: Device, pin: str, ip_address: str | None = None) -> StaffMember:
-    """Check a PIN typed on a paired device. Every attempt is logged; 5 failures lock it.
+@dataclass(frozen=True)
+class PinCheck:
+    checked: bool  # False: locked out, the PIN was not even compared
+    accepted: StaffMember | None = None
+    matched: StaffMember | None = None  # whose PIN it was (accepted or not)
+    remaining: int = 0  # seconds of lockout left
+
+
+def _pin_check(
+    *,
+    venue: Venue,
+    device: Device | None,
+    pin: str,
+    target: StaffMember | None,
+    purpose: str,
+    requested_by: StaffMember | None = None,
+    ip_address: str | None = None,
+    accept=lambda staff: True,
+) -> PinCheck:
+    """Count, check and record one PIN attempt atomically.
+
+    The venue row is locked while the count is read, the PIN compared and the attempt
+    written, so parallel requests take turns and at most the limit is ever checked. The
+    attempt commits here, whatever the caller's request does next: call this outside the
+    request's own transaction. While locked out nothing is checked or recorded.
+    """
+    with transaction.atomic():
+        Venue.objects.select_for_update(no_key=True).filter(
+            pk=venue.pk
+        ).first()  # one PIN at a time
+        remaining = pin_lockout_remaining(venue=venue, staff=target)
+        if remaining:
+            return PinCheck(checked=False, remaining=remaining)
+        matched = staff_by_pin(venue=venue, pin=pin) if pin else None
+        if target is not None and matched is not None and matched.pk != target.pk:
+            matched = None  # someone else's PIN is no PIN for the person named
+        accepted = matched if matched is not None and accept(matched) else None
+        PinAttempt.objects.create(
+            venue=venue,
+            device=device,
+            staff=accepted or target,
+            purpose=purpose,
+            requested_by=requested_by,
+            success=accepted is not None,
+            ip_address=ip_address,
+        )
+        if device is not None:
+            Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+        remaining = 0 if accepted else pin_lockout_remaining(venue=venue, staff=target)
+    return PinCheck(checked=True, accepted=accepted, matched=matched, remaining=remaining)
+
+
+def pin_sign_in(
+    *,
+    device: Device,
+    pin: str,
+    staff: StaffMember | None = None,
+    ip_address: str | None = None,
+) -> StaffMember:
+    """Check a PIN typed on a paired device; every attempt is logged (PinAttempt).
+
+    `staff`, when given, is who is signing in: the PIN must be theirs, and a wrong one counts
+    against them. Without it the PIN alone decides and a wrong one counts against the venue.
+    Five failures lock out (see `pin_lockout_remaining`) on every device of the venue.
 
     Raises PermissionDenied with code `locked_out` (and `retry_after` seconds) while locked,
-    or `wrong_pin` for a PIN that matches no active staff member at the device's venue.
+    or `wrong_pin` for a PIN that matches no active staff member (or not the one named).
     """
     import logging
 
     if not device.is_active:
         raise PermissionDenied(_("This device is not paired."), code="device_revoked")
-    with transaction.atomic():
-        Device.objects.select_for_update(no_key=True).filter(pk=device.pk).first()  # one at a time
-        remaining = pin_lockout_remaining(device=device)
-        if remaining:
-            raise _locked_out(remaining, "pin")
-        staff = staff_by_pin(venue=device.venue, pin=pin)
-        PinAttempt.objects.create(
-            venue=device.venue,
-            device=device,
-            staff=staff,
-            success=staff is not None,
-            ip_address=ip_address,
-        )
-        Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
-    if staff is None:
-        logging.getLogger("brigade.security").warning(
-            "wrong PIN on device %s (%s) from %s", device.pk, device.name, ip_address
-        )
-        remaining = pin_lockout_remaining(device=device)
-        error = PermissionDenied(
-            _("Wrong PIN. The tablet is locked for a while.") if remaining else _("Wrong PIN."),
-            code="wrong_pin",
-            field="pin",
-        )
-        error.retry_after = remaining
-        raise error
-    return staff
+    if staff is not None and (staff.venue_id != device.venue_id or not staff.is_active):
+        raise NotFound(_("No such staff member here."), field="staff")
+    check = _pin_check(
+        venue=device.venue,
+        device=device,
+        pin=pin,
+        target=staff,
+        purpose=PinAttempt.Purpose.SIGN_IN,
+        ip_address=ip_address,
+    )
+    if check.accepted is not None:
+        return check.accepted
+    if not check.checked:
+        raise _locked_out(check.remaining, "pin")
+    remaining = check.remaining
+    logging.getLogger("brigade.security").warning(
+        "wrong PIN on device %s (%s) from %s", device.pk, device.name, ip_address
+    )
+    error = PermissionDenied(
+        _("Wrong PIN. The tablet is locked for a while.") if remaining else _("Wrong PIN."),
+        code="wrong_pin",
+        field="pin",
+    )
+    error.retry_after = remaining
+    raise error
 
 
 def approver_by_pin(
-    *, venue: Venue, pin: str, permission: str, device: Device | None = None
+    *,
+    venue: Venue,
+    pin: str,
+    permission: str,
+    device: Device | None = None,
+    requested_by: StaffMember | None = None,
+    ip_address: str | None = None,
 ) -> StaffMember:
     """The manager whose PIN approves an action at this venue, or PermissionDenied.
 
-    Approval PINs count toward the device's lockout like sign-in PINs: a locked device takes
-    none, and a wrong one is marked (`failed_pin_device`) so the edge records the attempt
-    after the request's transaction has rolled back (`pin_attempt_record_failure`).
+    Approval PINs count toward the venue's lockout like sign-in PINs, and are counted,
+    checked and recorded atomically (`_pin_check`): run it before the request's own
+    transaction, so the attempt stays recorded when the request is refused. A PIN of someone
+    who may not approve is refused as `permission_denied` and counts as a failure too.
     """
-    if device is not None:
-        remaining = pin_lockout_remaining(device=device)
-        if remaining:
-            raise _locked_out(remaining, "approver_pin")
-    staff = staff_by_pin(venue=venue, pin=pin) if pin else None
-    if staff is None:
-        error = PermissionDenied(
-            _("That approval PIN is not right."), code="bad_approval_pin", field="approver_pin"
-        )
-        error.failed_pin_device = device
-        raise error
-    permissions.require(staff, permission)
-    return staff
-
-
-def pin_attempt_record_failure(*, device: Device, ip_address: str | None = None) -> None:
-    """Log a wrong PIN typed on a device (outside the failed request's transaction)."""
     import logging
 
-    PinAttempt.objects.create(
-        venue_id=device.venue_id, device=device, success=False, ip_address=ip_address
+    check = _pin_check(
+        venue=venue,
+        device=device,
+        pin=pin,
+        target=None,
+        purpose=PinAttempt.Purpose.APPROVAL,
+        requested_by=requested_by,
+        ip_address=ip_address,
+        accept=lambda staff: permissions.staff_can(staff, permission),
     )
+    if not check.checked:
+        raise _locked_out(check.remaining, "approver_pin")
+    if check.accepted is not None:
+        return check.accepted
     logging.getLogger("brigade.security").warning(
-        "wrong approval PIN on device %s (%s) from %s", device.pk, device.name, ip_address
+        "wrong approval PIN on device %s asked by staff %s from %s",
+        device.pk if device else "-",
+        requested_by.pk if requested_by else "-",
+        ip_address,
     )
+    if check.matched is not None:
+        permissions.require(check.matched, permission)  # raises: may not approve
+    error = PermissionDenied(
+        _("That approval PIN is not right."), code="bad_approval_pin", field="approver_pin"
+    )
+    error.retry_after = check.remaining or None
+    raise error

@@ -84,6 +84,15 @@ def _forget_connections() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttles count failures in Django's cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _channels_thread_without_connections(request):
     """After a websocket test, leave Channels' database thread without a connection.
 

@@ -153,7 +153,7 @@ def test_brigade_answers_through_the_bridge_as_through_any_wsgi_server():
         scope("/api/v1/auth/pair", method="POST", headers=[(b"content-type", b"application/json")]),
         chunks=(b'{"code": "NOPE00"}',),
     )
-    assert status == 400
+    assert status == 403
     assert json.loads(b"".join(body))["error"]["code"] == "bad_pairing_code"
 
 

@@ -9,7 +9,9 @@ and mounted with `route(get=..., post=...)`. Around it, in this order:
 2. CSRF, like DRF's SessionAuthentication: a cookie-authenticated unsafe request must carry
    `X-CSRFToken`; requests authenticated by an `Authorization` header are exempt (a browser
    never adds that header to a cross-site request on its own).
-3. The JSON body: an object, with only the fields the endpoint knows (400 otherwise).
+3. The JSON body (`restaurant.jsonio`, the loader every JSON edge shares): an object, with
+   only the fields the endpoint knows, nested at most 32 deep, integers within ±2^53 - 1
+   (400 otherwise).
 4. For writes, `pos.idempotency.run_idempotent`: the handler runs in one transaction, at most
    once per `Idempotency-Key`; a replay answers the stored response with
    `Idempotent-Replayed: true`.
@@ -23,13 +25,12 @@ other rule are the services' business.
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -37,8 +38,10 @@ from django.views.decorators.csrf import csrf_exempt
 from pos.auth import NotAuthenticated, current_staff, device_from_request
 from pos.idempotency import run_idempotent
 from restaurant.errors import DomainError, NotFound, ValidationFailed
+from restaurant.jsonio import MAX_INT, request_json_object
+from restaurant.logs import SECRET_QUERY_NAMES
 from restaurant.models import Device, StaffMember, Venue
-from restaurant.services import pin_attempt_record_failure
+from restaurant.services import approver_by_pin
 from restaurant.web import enforce_csrf
 
 PUBLIC = "public"  # nobody needs to be signed in (pairing)
@@ -46,18 +49,41 @@ DEVICE = "device"  # a paired device (PIN sign-in)
 STAFF = "staff"  # a staff member signed in on a paired device (everything else)
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+APPROVER_PIN_HEADER = "X-Approver-PIN"
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 TOKEN_SCHEMES = {"device", "bearer"}
+# Names that carry a secret: refused in any query string (restaurant.logs redacts them too).
+SECRET_PARAMETERS = SECRET_QUERY_NAMES
 _MISSING = object()
-# Integers beyond what JSON clients (JavaScript) hold exactly are refused, so a huge number is
-# a 400, never a database overflow.
-MAX_INT = 2**53 - 1
+# No check, bill or split has more: a longer list is refused before any service loops over it.
+MAX_LIST_ITEMS = 500
 INT_QUERY = re.compile(r"^[0-9]{1,15}$")
 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_INT <= value <= MAX_INT
+
+
+def _as_int(value):
+    """JSON has one number type: 2045.0 is the integer 2045 (JSON Schema agrees)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def query_flag(request: HttpRequest, name: str) -> bool:
+    """A yes/no query parameter: 1/true or 0/false (absent: no); anything else is a 400."""
+    raw = request.GET.get(name)
+    if raw is None:
+        return False
+    if raw in ("1", "true"):
+        return True
+    if raw in ("0", "false"):
+        return False
+    raise ValidationFailed(
+        _("%(field)s must be true or false.") % {"field": name}, code="invalid_type", field=name
+    )
 
 
 def query_int(request: HttpRequest, name: str, default: int | None = None) -> int | None:
@@ -91,11 +117,6 @@ class MethodNotAllowed(DomainError):
     status = 405
 
 
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-    status = 413
-
-
 def json_response(body: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
@@ -125,6 +146,9 @@ class Call:
     device: Device | None = None
     staff: StaffMember | None = None
     data: dict = field(default_factory=dict)
+    # The staff member whose `approver_pin` approved this request (endpoints with `approval`),
+    # checked before the request's transaction; None when no PIN was given.
+    approver: StaffMember | None = None
 
     @property
     def venue(self) -> Venue:
@@ -149,7 +173,7 @@ class Call:
         return value
 
     def get_int(self, name: str, *, required: bool = False, default=None):
-        value = self._raw(name, required)
+        value = _as_int(self._raw(name, required))
         if value is _MISSING:
             return default
         if not _is_int(value):
@@ -196,13 +220,20 @@ class Call:
             raise ValidationFailed(
                 _("%(field)s must be a list.") % {"field": name}, code="invalid_type", field=name
             )
+        if len(value) > MAX_LIST_ITEMS:
+            raise ValidationFailed(
+                _("%(field)s has at most %(n)d entries.") % {"field": name, "n": MAX_LIST_ITEMS},
+                code="too_many",
+                field=name,
+            )
         return value
 
     def get_ids(self, name: str, *, required: bool = False, default=None):
         value = self.get_list(name, required=required, default=_MISSING)
         if value is _MISSING:
             return default
-        if not all(_is_int(v) for v in value):
+        value = [_as_int(v) for v in value]
+        if not all(_is_int(v) and v >= 1 for v in value):
             raise ValidationFailed(
                 _("%(field)s must be a list of ids.") % {"field": name},
                 code="invalid_type",
@@ -248,6 +279,8 @@ class Endpoint:
     # steps, so a call to Stripe never runs inside a transaction that could roll back what
     # was stored before it (and never holds the database's write lock while it waits).
     atomic: bool = True
+    # The permission an `approver_pin` in the body approves (None: the endpoint takes none).
+    approval: str | None = None
 
 
 def endpoint(
@@ -257,16 +290,21 @@ def endpoint(
     fields: tuple[str, ...] = (),
     field_map: dict[str, str] | None = None,
     atomic: bool = True,
+    approval: str | None = None,
 ):
     """Mark a handler. `fields` are the JSON body keys it accepts (others are refused).
 
     `field_map` renames the `field` of a service's error to the request field it is about
     (a service's `lines` is this endpoint's `line_ids`), so the client can point at it.
+    `approval` is the permission a manager's `approver_pin` (in the body) approves: the PIN
+    is counted, checked and recorded before the handler's transaction (`call.approver`).
     """
+    if approval is not None:
+        fields = (*fields, "approver_pin")
 
     def wrap(fn):
         fn.api_endpoint = Endpoint(
-            fn, auth, write, frozenset(fields), dict(field_map or {}), atomic
+            fn, auth, write, frozenset(fields), dict(field_map or {}), atomic, approval
         )
         return fn
 
@@ -276,29 +314,7 @@ def endpoint(
 def _parse_body(request: HttpRequest, allowed: frozenset[str]) -> dict:
     if request.method not in BODY_METHODS:
         return {}
-    try:
-        raw = request.body
-    except RequestDataTooBig as exc:
-        raise PayloadTooLarge(_("The request body is too large.")) from exc
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationFailed(
-            _("The request body is not valid JSON: %(error)s") % {"error": exc},
-            code="invalid_json",
-        ) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed(_("The request body must be a JSON object."), code="invalid_json")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            _("Unknown field %(field)s.") % {"field": unknown[0]},
-            code="unknown_field",
-            field=unknown[0],
-        )
-    return data
+    return request_json_object(request, allowed)
 
 
 def _authenticate(request: HttpRequest, auth: str) -> Call:
@@ -331,9 +347,52 @@ def _dispatch(spec: Endpoint, request: HttpRequest, kwargs: dict) -> HttpRespons
         raise
 
 
+def client_ip(request) -> str | None:
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
+    except ValueError:  # a unix socket, or no address at all
+        return None
+
+
+def _approve(call: Call, permission: str) -> StaffMember | None:
+    """The approver named by the body's `approver_pin` (or the `X-Approver-PIN` header, for
+    clients whose DELETE bodies get lost), checked in its own transaction: the attempt counts
+    toward the lockout even when the request is refused later."""
+    pin = call.get_str("approver_pin") or call.request.headers.get(APPROVER_PIN_HEADER, "")
+    if not pin:
+        return None
+    return approver_by_pin(
+        venue=call.venue,
+        pin=pin,
+        permission=permission,
+        device=call.device,
+        requested_by=call.staff,
+        ip_address=client_ip(call.request),
+    )
+
+
+def _refuse_secrets_in_url(request: HttpRequest) -> None:
+    """A PIN, token or code in the query string is refused: URLs end up in access logs,
+    proxies and browser history. They go in the JSON body (or the Authorization header)."""
+    for name in request.GET:
+        if name.lower() in SECRET_PARAMETERS:
+            raise ValidationFailed(
+                _(
+                    "%(field)s must not be sent in the URL (it would be logged); "
+                    "send it in the JSON body."
+                )
+                % {"field": name},
+                code="secret_in_url",
+                field=name,
+            )
+
+
 def _run(spec: Endpoint, request: HttpRequest, kwargs: dict) -> HttpResponse:
+    _refuse_secrets_in_url(request)
     call = _authenticate(request, spec.auth)
     call.data = _parse_body(request, spec.fields)
+    if spec.approval is not None:
+        call.approver = _approve(call, spec.approval)
     if spec.write:
         status, body, replayed = run_idempotent(
             request,
@@ -369,11 +428,6 @@ def route(**handlers: Callable) -> Callable:
                 )
             return _dispatch(spec, request, kwargs)
         except DomainError as exc:
-            device = getattr(exc, "failed_pin_device", None)
-            if device is not None:  # a wrong approval PIN: logged after the rollback
-                pin_attempt_record_failure(
-                    device=device, ip_address=request.META.get("REMOTE_ADDR")
-                )
             response = error_response(exc)
             if spec is None:
                 response["Allow"] = allow

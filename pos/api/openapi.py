@@ -34,20 +34,80 @@ INT = {"type": "integer"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 ID = {"type": "integer", "minimum": 1}
+# --- what requests may carry: the document says every bound the API checks, so a request
+# valid by this document is never refused as invalid (400); anything that depends on data
+# (an item's modifier rules, a table's state) is refused as 409/403/404 instead.
+MAX_INT = 2**53 - 1
+MAX_CASH = 10_000_000  # payments.services.MAX_CASH
+REF = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+PATH_ID = {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999}
+AMOUNT = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_CASH,
+    "description": "Minor units of the venue's currency (cents), at most 100,000.00.",
+}
+AMOUNT_OR_ZERO = {**AMOUNT, "minimum": 0}
+REASON = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 200,
+    "pattern": r"^[^\u0000]*\S[^\u0000]*$",
+    "description": "Why (required; at most 200 characters, not only spaces).",
+}
+NO_NUL = r"^[^\u0000]*$"  # PostgreSQL stores no NUL character
+NOTE = {"type": "string", "maxLength": 200, "pattern": NO_NUL}
+QUANTITY = {"type": "integer", "minimum": 1, "maximum": 999}
+SEAT = {"type": "integer", "minimum": 0, "maximum": 99, "description": "0 = shared"}
+COURSE = {"type": "integer", "minimum": 1, "maximum": 9}
+GUESTS = {"type": "integer", "minimum": 0, "maximum": 500}
+PERCENT = {
+    "oneOf": [
+        {"type": "number", "minimum": 0, "maximum": 100},
+        {"type": "string", "pattern": r"^(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)$"},
+    ]
+}
+ID_LIST = {"type": "array", "items": REF, "maxItems": 500}
+SERVER_REF = {**REF, "description": "Default: the signed-in staff member."}
 MONEY = {"type": "integer", "description": "Minor units of the venue's currency (cents)."}
 DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "examples": ["21", "12.5"]}
 TIME = {"type": "string", "format": "date-time"}
 VERSION = {
     "type": "integer",
     "minimum": 1,
+    "maximum": MAX_INT,
     "description": "The check version the client last saw. A stale version is merged where "
     "the write cannot conflict (adding lines, sending, firing) and refused with 409 "
     "`stale_version` where it would (a line or the check header changed since).",
 }
 
 
+def null_is_absent(schema: dict) -> dict:
+    """The API reads a JSON null as an absent field: say so for every optional property of a
+    request body (a required one must be there, and not null)."""
+    if "oneOf" in schema:
+        return {**schema, "oneOf": [null_is_absent(branch) for branch in schema["oneOf"]]}
+    if schema.get("type") != "object" or "properties" not in schema:
+        return schema
+    required = set(schema.get("required", ()))
+    properties = {
+        name: prop if name in required or _allows_null(prop) else nullable(prop)
+        for name, prop in schema["properties"].items()
+    }
+    return {**schema, "properties": properties}
+
+
+def _allows_null(prop: dict) -> bool:
+    return prop.get("type") == "null" or any(
+        branch.get("type") == "null" for branch in prop.get("oneOf", ())
+    )
+
+
 def json_body(schema: dict, required: bool = True) -> dict:
-    return {"required": required, "content": {"application/json": {"schema": schema}}}
+    return {
+        "required": required,
+        "content": {"application/json": {"schema": null_is_absent(schema)}},
+    }
 
 
 def ok(schema: dict, description: str = "OK") -> dict:
@@ -72,7 +132,7 @@ def path_param(name: str, description: str) -> dict:
         "in": "path",
         "required": True,
         "description": description,
-        "schema": ID,
+        "schema": PATH_ID,
     }
 
 
@@ -82,6 +142,13 @@ DRAWER_ID = path_param("drawer_id", "A cash drawer.")
 SESSION_ID = path_param("session_id", "A drawer session.")
 PAYMENT_ID = path_param("payment_id", "A payment.")
 IDEMPOTENCY = {"$ref": "#/components/parameters/IdempotencyKey"}
+APPROVER_PIN_HEADER = {"$ref": "#/components/parameters/ApproverPin"}
+APPROVER_PIN = {
+    "type": "string",
+    "writeOnly": True,
+    "description": "A manager's PIN approving this action (or the X-Approver-PIN header). "
+    "Never in the URL: a query string with a PIN is refused (400 `secret_in_url`).",
+}
 
 PUBLIC_AUTH: list = []
 DEVICE_AUTH = [{"deviceToken": []}, {"deviceCookie": [], "csrfToken": []}]
@@ -102,7 +169,12 @@ def read(
         "summary": summary,
         "security": STAFF_READ,
         "parameters": list(params),
-        "responses": {"200": response, **(extra or {}), **errors("401", "403", *extra_errors)},
+        # 400 everywhere: a secret in the query string is refused on every route.
+        "responses": {
+            "200": response,
+            **(extra or {}),
+            **errors("400", "401", "403", *extra_errors),
+        },
     }
     if description:
         op["description"] = description
@@ -557,8 +629,8 @@ SCHEMAS = {
     ),
     "ModifierChoice": obj(
         {
-            "modifier": ID,
-            "quantity": {**INT, "minimum": 1, "default": 1},
+            "modifier": REF,
+            "quantity": {**INT, "minimum": 1, "maximum": 99, "default": 1},
             "choices": {
                 **array(ref("ModifierChoice")),
                 "description": "Answers the chosen modifier's nested group.",
@@ -570,30 +642,37 @@ SCHEMAS = {
 }
 
 LINE_FIELDS = {
-    "item": ID,
-    "quantity": {**INT, "default": 1},
-    "seat": {**INT, "default": 0},
-    "course": nullable(INT),
-    "note": STR,
-    "modifiers": array(ref("ModifierChoice")),
+    "item": REF,
+    "quantity": {**QUANTITY, "default": 1},
+    "seat": {**SEAT, "default": 0},
+    "course": nullable(COURSE),
+    "note": NOTE,
+    "modifiers": {**array(ref("ModifierChoice")), "maxItems": 100},
 }
 
 REQUESTS = {
-    "LineAdd": obj({**LINE_FIELDS, "version": VERSION}, ("item",), additionalProperties=False),
-    "LinesAdd": obj(
-        {
-            "lines": {
-                **array(obj(LINE_FIELDS, ("item",), additionalProperties=False)),
-                "minItems": 1,
-                "maxItems": 100,
-                "description": (
-                    "All of them or none; an error names its line: `lines.2.modifiers.doneness`."
-                ),
+    "LineAdd": null_is_absent(
+        obj({**LINE_FIELDS, "version": VERSION}, ("item",), additionalProperties=False)
+    ),
+    "LinesAdd": null_is_absent(
+        obj(
+            {
+                "lines": {
+                    **array(
+                        null_is_absent(obj(LINE_FIELDS, ("item",), additionalProperties=False))
+                    ),
+                    "minItems": 1,
+                    "maxItems": 100,
+                    "description": (
+                        "All of them or none; an error names its line: "
+                        "`lines.2.modifiers.doneness`."
+                    ),
+                },
+                "version": VERSION,
             },
-            "version": VERSION,
-        },
-        ("lines",),
-        additionalProperties=False,
+            ("lines",),
+            additionalProperties=False,
+        )
     ),
 }
 
@@ -617,28 +696,49 @@ def _paths() -> dict:
             "post": {
                 "summary": "Pair a device with its pairing code; returns its token once",
                 "security": PUBLIC_AUTH,
-                "requestBody": json_body(obj({"code": STR}, ("code",), additionalProperties=False)),
+                "requestBody": json_body(
+                    obj(
+                        {"code": {**STR, "maxLength": 20, "pattern": NO_NUL}},
+                        ("code",),
+                        additionalProperties=False,
+                    )
+                ),
                 "responses": {
                     "200": ok(obj({"device": ref("Device"), "token": STR}, ("device", "token"))),
-                    **errors("400"),
+                    **errors("400", "403"),
                 },
+                "description": "A code that pairs nothing (or pairs a kitchen screen) is 403 "
+                "`bad_pairing_code` / `wrong_device_kind`; after 5 of those from one address "
+                "in 15 minutes, 403 `throttled` (with `retry_after`).",
             }
         },
         "/auth/pin": {
             "post": {
                 "summary": "Sign a staff member in on the device with their PIN",
-                "description": "Every attempt is logged; 5 wrong PINs lock the device "
-                "(403 `locked_out` with `retry_after` and a Retry-After header). With the "
+                "description": "Every attempt is logged. Five wrong PINs in 15 minutes lock PIN "
+                "entry on every device of the venue (a PIN alone), or for the staff member named "
+                "(`staff`): 403 `locked_out` with `retry_after` and a Retry-After header. A "
+                "kitchen screen signs nobody in (403 `wrong_device_kind`). With the "
                 "tablet's device cookie the session is signed in as well.",
                 "security": DEVICE_AUTH,
                 "requestBody": json_body(
                     obj(
-                        {"pin": {**STR, "pattern": "^[0-9]{4,6}$"}},
+                        {
+                            "pin": {**STR, "pattern": "^[0-9]{4,6}$"},
+                            "staff": {
+                                **REF,
+                                "description": "Who is signing in (optional): the PIN must be "
+                                "theirs, and a wrong one counts against them only.",
+                            },
+                        },
                         ("pin",),
                         additionalProperties=False,
                     )
                 ),
-                "responses": {"200": ok(ref("PinResult")), **errors("400", "401", "403")},
+                "responses": {
+                    "200": ok(ref("PinResult")),
+                    **errors("400", "401", "403", "404"),
+                },
             }
         },
         "/auth/logout": {
@@ -664,7 +764,7 @@ def _paths() -> dict:
                     {
                         "name": "all",
                         "in": "query",
-                        "schema": {"enum": ["1", "true"]},
+                        "schema": {"enum": ["1", "true", "0", "false"]},
                         "description": "Include active menus outside their time windows "
                         "(with available_now false).",
                     },
@@ -702,7 +802,13 @@ def _paths() -> dict:
                         ("events", "last_seq", "complete"),
                     )
                 ),
-                params=[{"name": "after", "in": "query", "schema": {**INT, "minimum": 0}}],
+                params=[
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "schema": {**INT, "minimum": 0, "maximum": 999_999_999_999_999},
+                    }
+                ],
                 extra_errors=("400",),
             )
         },
@@ -711,24 +817,59 @@ def _paths() -> dict:
                 "Open checks, or today's closed ones (all of them, or only mine)",
                 ok(obj({"seq": INT, "checks": array(ref("CheckSummary"))})),
                 params=[
-                    {"name": "mine", "in": "query", "schema": {"enum": ["1", "true"]}},
+                    {
+                        "name": "mine",
+                        "in": "query",
+                        "schema": {"enum": ["1", "true", "0", "false"]},
+                    },
                     {"name": "status", "in": "query", "schema": {"enum": ["open", "closed"]}},
                 ],
                 extra_errors=("400",),
             ),
             "post": write(
                 "Open a check: a table (with guests), a bar tab (with a name), takeaway",
-                obj(
-                    {
-                        "kind": {"enum": ["table", "bar_tab", "takeaway", "online"]},
-                        "table": ID,
-                        "guest_count": INT,
-                        "tab_name": STR,
-                        "server": {**ID, "description": "Default: the signed-in staff member."},
-                    },
-                    ("kind",),
-                    additionalProperties=False,
-                ),
+                {
+                    "oneOf": [
+                        obj(
+                            {
+                                "kind": {"const": "table"},
+                                "table": REF,
+                                "guest_count": {**GUESTS, "minimum": 1},
+                                "tab_name": {**STR, "maxLength": 80, "pattern": NO_NUL},
+                                "server": SERVER_REF,
+                            },
+                            ("kind", "table", "guest_count"),
+                            additionalProperties=False,
+                        ),
+                        obj(
+                            {
+                                "kind": {"const": "bar_tab"},
+                                "guest_count": GUESTS,
+                                "tab_name": {
+                                    **STR,
+                                    "minLength": 1,
+                                    "maxLength": 80,
+                                    "pattern": r"^[^\u0000]*\S[^\u0000]*$",
+                                },
+                                "server": SERVER_REF,
+                            },
+                            ("kind", "tab_name"),
+                            additionalProperties=False,
+                        ),
+                        obj(
+                            {
+                                "kind": {"enum": ["takeaway", "online"]},
+                                "guest_count": GUESTS,
+                                "tab_name": {**STR, "maxLength": 80, "pattern": NO_NUL},
+                                "server": SERVER_REF,
+                            },
+                            ("kind",),
+                            additionalProperties=False,
+                        ),
+                    ],
+                    "description": "A table needs its table and at least one guest; a bar tab "
+                    "its name.",
+                },
                 ok(obj({"check": ref("Check")}, ("check",)), "Opened"),
                 status="201",
             ),
@@ -775,7 +916,7 @@ def _paths() -> dict:
             "patch": write(
                 "Change a line's quantity, note or course",
                 obj(
-                    {"quantity": INT, "note": STR, "course": INT, "version": VERSION},
+                    {"quantity": QUANTITY, "note": NOTE, "course": COURSE, "version": VERSION},
                     additionalProperties=False,
                 ),
                 line_and_check,
@@ -786,7 +927,7 @@ def _paths() -> dict:
             "post": write(
                 "Void a line (a sent line needs a manager's approval PIN)",
                 obj(
-                    {"reason": STR, "approver_pin": STR, "version": VERSION},
+                    {"reason": REASON, "approver_pin": APPROVER_PIN, "version": VERSION},
                     ("reason",),
                     additionalProperties=False,
                 ),
@@ -798,7 +939,7 @@ def _paths() -> dict:
             "post": write(
                 "Send new lines to the kitchen (all, or the given ones)",
                 obj(
-                    {"line_ids": array(ID), "rush_ids": array(ID), "version": VERSION},
+                    {"line_ids": ID_LIST, "rush_ids": ID_LIST, "version": VERSION},
                     additionalProperties=False,
                 ),
                 ok(
@@ -818,7 +959,7 @@ def _paths() -> dict:
             "post": write(
                 "Fire a course: its held lines go to the cooks",
                 obj(
-                    {"course": {**INT, "minimum": 1}, "version": VERSION},
+                    {"course": COURSE, "version": VERSION},
                     ("course",),
                     additionalProperties=False,
                 ),
@@ -840,12 +981,12 @@ def _paths() -> dict:
                 "Comp or discount a line or the whole check",
                 obj(
                     {
-                        "line": {**ID, "description": "Omit for the whole check."},
+                        "line": {**REF, "description": "Omit for the whole check."},
                         "kind": {"enum": ["comp", "discount"]},
-                        "percent": {"oneOf": [{"type": "number"}, DECIMAL]},
-                        "amount": MONEY,
-                        "reason": STR,
-                        "approver_pin": STR,
+                        "percent": PERCENT,
+                        "amount": AMOUNT,
+                        "reason": REASON,
+                        "approver_pin": APPROVER_PIN,
                         "version": VERSION,
                     },
                     ("kind", "reason"),
@@ -870,17 +1011,18 @@ def _paths() -> dict:
                 params=[
                     CHECK_ID,
                     path_param("adjustment_id", "A comp or discount on the check."),
-                    {"name": "reason", "in": "query", "schema": STR},
-                    {"name": "approver_pin", "in": "query", "schema": STR},
+                    {"name": "reason", "in": "query", "schema": REASON},
                     {"name": "version", "in": "query", "schema": VERSION},
+                    APPROVER_PIN_HEADER,
                 ],
-                description="reason, approver_pin and version go in the JSON body or the "
-                "query string.",
+                description="reason and version go in the JSON body or the query string; "
+                "the approval PIN goes in the body or the X-Approver-PIN header, never in "
+                "the URL (400 `secret_in_url`).",
             )
             | {
                 "requestBody": json_body(
                     obj(
-                        {"reason": STR, "approver_pin": STR, "version": VERSION},
+                        {"reason": REASON, "approver_pin": APPROVER_PIN, "version": VERSION},
                         additionalProperties=False,
                     ),
                     required=False,
@@ -891,7 +1033,7 @@ def _paths() -> dict:
             "post": write(
                 "Move lines to another seat",
                 obj(
-                    {"line_ids": array(ID), "seat": INT, "version": VERSION},
+                    {"line_ids": {**ID_LIST, "minItems": 1}, "seat": SEAT, "version": VERSION},
                     ("line_ids", "seat"),
                     additionalProperties=False,
                 ),
@@ -906,15 +1048,15 @@ def _paths() -> dict:
                 obj(
                     {
                         "line_ids": {
-                            **array(ID),
+                            **ID_LIST,
                             "description": "Given: these lines move (to_table or to_check). "
                             "Omitted: the whole check moves (to_table and/or to_server).",
                         },
-                        "to_table": ID,
-                        "to_check": ID,
-                        "to_server": ID,
+                        "to_table": REF,
+                        "to_check": REF,
+                        "to_server": REF,
                         "guest_count": {
-                            **INT,
+                            **GUESTS,
                             "description": "Guests of a new check at to_table (lines only).",
                         },
                         "version": VERSION,
@@ -934,7 +1076,7 @@ def _paths() -> dict:
             "post": write(
                 "Merge another open check into this one",
                 obj(
-                    {"other": ID, "version": VERSION},
+                    {"other": REF, "version": VERSION},
                     ("other",),
                     additionalProperties=False,
                 ),
@@ -954,7 +1096,7 @@ def _paths() -> dict:
             "post": write(
                 "Change the number of guests",
                 obj(
-                    {"guest_count": INT, "version": VERSION},
+                    {"guest_count": GUESTS, "version": VERSION},
                     ("guest_count",),
                     additionalProperties=False,
                 ),
@@ -986,7 +1128,8 @@ def _paths() -> dict:
                         "mode": {"enum": ["whole", "even", "seat", "items", "amounts"]},
                         "ways": {**INT, "minimum": 2, "maximum": 50, "description": "even"},
                         "groups": {
-                            **array(array(INT)),
+                            **array({**array(SEAT), "maxItems": 100}),
+                            "maxItems": 100,
                             "description": "seat: seat groups such as [[1, 2], [3], [4]]; "
                             "omit for one part per seat. Shared lines (seat 0) are shared "
                             "equally.",
@@ -995,7 +1138,7 @@ def _paths() -> dict:
                             **array(
                                 obj(
                                     {
-                                        "label": STR,
+                                        "label": {**STR, "maxLength": 60, "pattern": NO_NUL},
                                         "lines": {
                                             "type": "object",
                                             "description": 'line id -> share: 1, "1/3" or [1, 3]',
@@ -1007,7 +1150,8 @@ def _paths() -> dict:
                             "description": "items: what each part pays.",
                         },
                         "amounts": {
-                            **array(MONEY),
+                            **array(AMOUNT),
+                            "maxItems": 50,
                             "description": "amounts: fixed parts; the rest is one more part.",
                         },
                         "version": VERSION,
@@ -1040,27 +1184,27 @@ def _paths() -> dict:
                 obj(
                     {
                         "part": {
-                            **ID,
+                            **REF,
                             "description": "Omit when the bill has one open part "
                             "or is not split (the whole check).",
                         },
                         "method": {"enum": ["cash"]},
                         "amount": {
-                            **MONEY,
+                            **AMOUNT,
                             "description": "Toward the part; omit for its "
                             "balance. More than the balance is refused (`overpayment`).",
                         },
-                        "tip": MONEY,
+                        "tip": AMOUNT_OR_ZERO,
                         "tip_percent": {
-                            "oneOf": [{"type": "number"}, DECIMAL],
+                            **PERCENT,
                             "description": "Of this payment's share of the part's tip basis.",
                         },
                         "tendered": {
-                            **MONEY,
+                            **AMOUNT_OR_ZERO,
                             "description": "Cash handed over; default: "
                             "exactly what is due after rounding.",
                         },
-                        "drawer_session": {**ID, "description": "When several drawers are open."},
+                        "drawer_session": {**REF, "description": "When several drawers are open."},
                         "version": VERSION,
                     },
                     ("method",),
@@ -1093,7 +1237,7 @@ def _paths() -> dict:
             "post": write(
                 "Reopen a closed check (a manager's PIN approves)",
                 obj(
-                    {"reason": STR, "approver_pin": STR},
+                    {"reason": REASON, "approver_pin": APPROVER_PIN},
                     ("reason",),
                     additionalProperties=False,
                 ),
@@ -1106,9 +1250,14 @@ def _paths() -> dict:
                 "Give a receipt: print, email or none (also for closed checks: reprint)",
                 obj(
                     {
-                        "part": {**ID, "description": "Omit for the whole check."},
+                        "part": {**REF, "description": "Omit for the whole check."},
                         "kind": {"enum": ["print", "email", "none"]},
-                        "email": {**STR, "format": "email"},
+                        "email": {
+                            **STR,
+                            "format": "email",
+                            "maxLength": 254,
+                            "description": "For kind email (required there); checked when given.",
+                        },
                         "reprint": BOOL,
                     },
                     ("kind",),
@@ -1140,19 +1289,19 @@ def _paths() -> dict:
                 "Pay a part by card: on a smart reader, or with Tap to Pay on a phone",
                 obj(
                     {
-                        "part": {**ID, "description": "Omit when the bill has one open part."},
+                        "part": {**REF, "description": "Omit when the bill has one open part."},
                         "channel": {"enum": ["reader", "tap_to_pay"], "default": "reader"},
-                        "reader": {**ID, "description": "reader: which one (GET /readers)."},
+                        "reader": {**REF, "description": "reader: which one (GET /readers)."},
                         "amount": {
-                            **MONEY,
+                            **AMOUNT,
                             "description": "Toward the part; default: its balance.",
                         },
                         "tip": {
-                            **MONEY,
+                            **AMOUNT_OR_ZERO,
                             "description": "Chosen on the tablet: in the amount "
                             "charged, the reader skips its tip screen.",
                         },
-                        "tip_percent": {"oneOf": [{"type": "number"}, DECIMAL]},
+                        "tip_percent": PERCENT,
                         "tip_on_reader": {
                             **BOOL,
                             "description": "The guest picks the tip on "
@@ -1193,7 +1342,7 @@ def _paths() -> dict:
                 "webhook is late)",
                 card_answer,
                 params=[PAYMENT_ID],
-                extra_errors=("404",),
+                extra_errors=("404", "409"),
             )
         },
         "/card-payments/{payment_id}/retry": {
@@ -1227,9 +1376,9 @@ def _paths() -> dict:
                 "Refund a captured card payment, fully or partly (a manager's PIN approves)",
                 obj(
                     {
-                        "amount": {**MONEY, "description": "Default: all that is left."},
-                        "reason": STR,
-                        "approver_pin": STR,
+                        "amount": {**AMOUNT, "description": "Default: all that is left."},
+                        "reason": REASON,
+                        "approver_pin": APPROVER_PIN,
                     },
                     ("reason",),
                     additionalProperties=False,
@@ -1271,6 +1420,9 @@ def _paths() -> dict:
             "get": read(
                 "Tap to Pay: the venue's Stripe Terminal location",
                 ok(obj({"location": obj({"id": STR, "display_name": STR})})),
+                extra_errors=("409",),
+                description="409 `stripe_not_configured` (or a Stripe error) when Stripe "
+                "cannot be asked.",
             )
         },
         "/drawers": {
@@ -1298,7 +1450,11 @@ def _paths() -> dict:
         "/drawers/{drawer_id}/open": {
             "post": write(
                 "Open a drawer with the counted float",
-                obj({"opening_float": MONEY}, ("opening_float",), additionalProperties=False),
+                obj(
+                    {"opening_float": AMOUNT_OR_ZERO},
+                    ("opening_float",),
+                    additionalProperties=False,
+                ),
                 session_only,
                 status="201",
                 params=[DRAWER_ID],
@@ -1316,7 +1472,7 @@ def _paths() -> dict:
             "post": write(
                 "Pay cash in or out of the drawer, with the reason",
                 obj(
-                    {"kind": {"enum": ["pay_in", "pay_out"]}, "amount": MONEY, "reason": STR},
+                    {"kind": {"enum": ["pay_in", "pay_out"]}, "amount": AMOUNT, "reason": REASON},
                     ("kind", "amount", "reason"),
                     additionalProperties=False,
                 ),
@@ -1330,14 +1486,17 @@ def _paths() -> dict:
                 "Close the drawer with the count; the variance is recorded",
                 obj(
                     {
-                        "counted": MONEY,
+                        "counted": AMOUNT_OR_ZERO,
                         "denominations": {
                             "type": "object",
-                            "additionalProperties": INT,
+                            "propertyNames": {"pattern": "^[1-9][0-9]{0,7}$"},
+                            "additionalProperties": {**INT, "minimum": 0, "maximum": 100_000},
+                            "minProperties": 1,
+                            "maxProperties": 50,
                             "description": "value in minor units -> how many, such as "
                             '{"5000": 2, "200": 7}',
                         },
-                        "note": STR,
+                        "note": NOTE,
                     },
                     additionalProperties=False,
                 ),
@@ -1354,7 +1513,9 @@ def _paths() -> dict:
                 ok(
                     obj(
                         {
-                            "item": obj({"id": ID, "available": BOOL, "stock_count": INT}),
+                            "item": obj(
+                                {"id": ID, "available": BOOL, "stock_count": nullable(INT)}
+                            ),
                             "seq": INT,
                         }
                     )
@@ -1428,6 +1589,14 @@ DOCUMENT = {
             },
         },
         "parameters": {
+            "ApproverPin": {
+                "name": "X-Approver-PIN",
+                "in": "header",
+                "required": False,
+                "description": "A manager's PIN approving the action, for clients that cannot "
+                "send it in the JSON body (`approver_pin`); never in the URL.",
+                "schema": {"type": "string"},
+            },
             "IdempotencyKey": {
                 "name": "Idempotency-Key",
                 "in": "header",
@@ -1436,12 +1605,13 @@ DOCUMENT = {
                 "action, resent with each retry. The same key with a different request is "
                 "refused (409 `idempotency_key_reused`).",
                 "schema": {"type": "string", "maxLength": 100},
-            }
+            },
         },
         "responses": {
             "BadRequest": {
                 "description": "Invalid input (`invalid_json`, `invalid_type`, "
-                "`unknown_field`, `reason_required`, `modifiers.<group>` errors...).",
+                "`unknown_field`, `reason_required`, `modifiers.<group>` errors...), or a "
+                "secret (a PIN, token or code) in the query string (`secret_in_url`).",
                 **ERROR_RESPONSE,
             },
             "Unauthorized": {
@@ -1450,15 +1620,17 @@ DOCUMENT = {
             },
             "Forbidden": {
                 "description": "Not allowed (`permission_denied`, `approval_required`, "
-                "`bad_approval_pin`, `locked_out`, `csrf_failed`).",
+                "`bad_approval_pin`, `locked_out`, `csrf_failed`, `wrong_device_kind`, "
+                "`bad_pairing_code`, `throttled`).",
                 **ERROR_RESPONSE,
             },
             "NotFound": {"description": "No such thing at this venue.", **ERROR_RESPONSE},
             "MethodNotAllowed": {"description": "Wrong method.", **ERROR_RESPONSE},
             "Conflict": {
                 "description": "Refused by the state of things (`stale_version`, "
-                "`already_voided`, `item_unavailable`, `check_not_open`, "
-                "`idempotency_key_reused`...).",
+                "`bad_version`, `already_voided`, `item_unavailable`, `check_not_open`, "
+                "`idempotency_key_reused`, and every rule this document cannot say because "
+                "it depends on data: an item's modifier rules, a table's guests...).",
                 **ERROR_RESPONSE,
             },
         },

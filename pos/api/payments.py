@@ -15,9 +15,10 @@ from payments import services as pay_services
 from payments.models import CardReader, Drawer, DrawerSession, Payment
 from pos.api import serialize
 from pos.api.http import Call, endpoint, not_found
-from pos.api.views import _approver, _check, _check_body, _may_see
+from pos.api.views import _check, _check_body, _may_see
 from restaurant import permissions
 from restaurant.errors import Conflict, ValidationFailed
+from restaurant.text import REASON_MAX_LENGTH, clean_text
 
 
 def _bill_body(call: Call, check_id: int) -> dict:
@@ -108,12 +109,16 @@ def bill_close(call: Call, check_id: int):
     return _answer(call, tab.pk)
 
 
-@endpoint(write=True, fields=("reason", "approver_pin"), field_map={"approver": "approver_pin"})
+@endpoint(
+    write=True,
+    fields=("reason",),
+    field_map={"approver": "approver_pin"},
+    approval="check.reopen",
+)
 def reopen(call: Call, check_id: int):
     tab = _check(call, check_id)
-    approver = _approver(call, "check.reopen")
     order_services.check_reopen(
-        tab=tab, actor=call.staff, approver=approver, reason=call.get_str("reason")
+        tab=tab, actor=call.staff, approver=call.approver, reason=call.get_str("reason")
     )
     return _answer(call, tab.pk)
 
@@ -170,6 +175,7 @@ def _session_body(session: DrawerSession) -> dict:
 
 @endpoint()
 def drawers(call: Call):
+    permissions.require(call.staff, "payment.take")  # who takes cash sees the drawers
     open_by_drawer = {s.drawer_id: s for s in pay_selectors.open_drawer_sessions(call.venue)}
     may_manage = permissions.staff_can(call.staff, "drawer.manage")
     rows = []
@@ -249,6 +255,7 @@ def _payment(call: Call, payment_id: int) -> Payment:
     )
     if payment is None:
         raise not_found(_("payment"))
+    _may_see(call, payment.tab)  # a payment, its bill and its check follow the check's rules
     return payment
 
 
@@ -264,6 +271,7 @@ def _card_body(call: Call, payment: Payment, **extra) -> dict:
 
 @endpoint()
 def readers(call: Call):
+    permissions.require(call.staff, "payment.take")
     rows = CardReader.objects.filter(venue=call.venue, is_active=True).order_by("label")
     return {
         "readers": [
@@ -342,17 +350,20 @@ def card_payment_capture(call: Call, payment_id: int):
 @endpoint(
     write=True,
     atomic=False,
-    fields=("amount", "reason", "approver_pin"),
+    fields=("amount", "reason"),
     field_map={"approver": "approver_pin"},
+    approval="discount.approve",
 )
 def payment_refund(call: Call, payment_id: int):
     payment = _payment(call, payment_id)
+    # payments.card would cut a long reason to its column: refuse one that does not fit.
+    reason = clean_text(call.get_str("reason"), field="reason", max_length=REASON_MAX_LENGTH)
     refund = card.payment_refund(
         payment=payment,
         actor=call.staff,
         amount=call.get_int("amount"),
-        reason=call.get_str("reason"),
-        approver=_approver(call, "discount.approve"),
+        reason=reason,
+        approver=call.approver,
     )
     return 201, {
         "refund": {
@@ -376,5 +387,6 @@ def connection_token(call: Call):
 
 @endpoint()
 def terminal_location(call: Call):
+    permissions.require(call.staff, "payment.take")
     location = card.venue_location(call.venue)
     return {"location": {"id": location.stripe_id, "display_name": location.display_name}}

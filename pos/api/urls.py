@@ -110,5 +110,5 @@ urlpatterns = [
         name="modifier-availability",
     ),
     path("openapi.json", route(get=v.openapi_document), name="openapi"),
-    re_path(r"^.*$", unknown_endpoint, name="unknown"),
+    re_path(r"^[\s\S]*$", unknown_endpoint, name="unknown"),  # any path, newlines too
 ]

@@ -9,7 +9,6 @@ the document served at /api/v1/openapi.json.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 
 from django.conf import settings
@@ -22,21 +21,22 @@ from kitchen import services as kitchen_services
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Adjustment, Check, OrderLine
-from pos import throttle
 from pos.api import serialize
 from pos.api.http import (
     DEVICE,
     PUBLIC,
     Call,
+    client_ip,
     endpoint,
     enforce_csrf,
     json_response,
     not_found,
+    query_flag,
     query_int,
     uses_token,
 )
 from pos.auth import session_sign_in, session_sign_out, staff_token_for
-from restaurant import permissions
+from restaurant import permissions, throttle
 from restaurant import services as venue_services
 from restaurant.errors import DomainError, ValidationFailed
 from restaurant.models import Menu, MenuItem, MenuWindow, Modifier, StaffMember, Table
@@ -74,16 +74,6 @@ def _of_venue(call: Call, model, pk: int | None, what: str, field: str):
     return row
 
 
-def _approver(call: Call, permission: str) -> StaffMember | None:
-    """The staff member whose PIN (`approver_pin`) approves this action, if one was given."""
-    pin = call.get_str("approver_pin")
-    if not pin:
-        return None
-    return venue_services.approver_by_pin(
-        venue=call.venue, pin=pin, permission=permission, device=call.device
-    )
-
-
 def _may_see(call: Call, tab: Check) -> None:
     if tab.server_id != call.staff.pk:
         permissions.require(call.staff, "check.view_all")
@@ -105,13 +95,6 @@ def _check_body(call: Call, check: Check | int) -> dict:
     return serialize.check_json(tab, seq=seq)
 
 
-def _client_ip(request) -> str | None:
-    try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
-    except ValueError:  # a unix socket, or no address at all
-        return None
-
-
 # --- auth --------------------------------------------------------------------------------------
 
 
@@ -120,18 +103,21 @@ def auth_pair(call: Call):
     code = call.get_str("code", required=True)
     throttle.check("pair", call.request)
     try:
-        device, token = venue_services.device_pair(code=code)
+        device, token = venue_services.device_pair(
+            code=code, kinds=venue_services.STAFF_DEVICE_KINDS
+        )
     except DomainError:
         throttle.failed("pair", call.request)
         raise
     return {"device": serialize.device_json(device), "token": token}
 
 
-@endpoint(auth=DEVICE, fields=("pin",))
+@endpoint(auth=DEVICE, fields=("pin", "staff"))
 def auth_pin(call: Call):
     pin = call.get_str("pin", required=True)
+    named = _of_venue(call, StaffMember, call.get_int("staff"), _("staff member"), "staff")
     staff = venue_services.pin_sign_in(
-        device=call.device, pin=pin, ip_address=_client_ip(call.request)
+        device=call.device, pin=pin, staff=named, ip_address=client_ip(call.request)
     )
     if not uses_token(call.request):  # the tablet web app: its session is signed in
         session_sign_in(call.request, device=call.device, staff=staff)
@@ -173,7 +159,7 @@ def me(call: Call):
 
 @endpoint()
 def menus(call: Call):
-    show_all = call.request.GET.get("all") in ("1", "true")
+    show_all = query_flag(call.request, "all")
     if show_all:
         rows = list(
             Menu.objects.filter(venue=call.venue, is_active=True)
@@ -233,7 +219,7 @@ def checks_list(call: Call):
             code="invalid",
             field="status",
         )
-    mine = call.request.GET.get("mine") in ("1", "true")
+    mine = query_flag(call.request, "mine")
     if status == Check.Status.CLOSED:
         rows = order_selectors.closed_checks(venue=call.venue).select_related("venue")
     else:
@@ -394,17 +380,17 @@ def line_update(call: Call, check_id: int, line_id: int):
 
 @endpoint(
     write=True,
-    fields=("reason", "approver_pin", "version"),
+    fields=("reason", "version"),
     field_map={"approver": "approver_pin"},
+    approval="line.void_approve",
 )
 def line_void(call: Call, check_id: int, line_id: int):
     tab = _check(call, check_id)
     line = _line(tab, line_id)
     reason = call.get_str("reason")
     version = call.version()
-    approver = _approver(call, "line.void_approve")
     kitchen_services.line_void(
-        line=line, actor=call.staff, reason=reason, approver=approver, expected_version=version
+        line=line, actor=call.staff, reason=reason, approver=call.approver, expected_version=version
     )
     body = _check_body(call, tab.pk)
     return {"line": _find_line(body, line.pk), "check": body}
@@ -421,7 +407,9 @@ def send(call: Call, check_id: int):
     tab = _check(call, check_id)
     line_ids = call.get_ids("line_ids")
     rush_ids = call.get_ids("rush_ids")
-    call.version()  # sending never conflicts: each line goes to the kitchen once
+    # Sending never conflicts (each line goes to the kitchen once): the version is only
+    # checked to be one the check has had.
+    order_services.guard_version(tab, call.version())
     sent = kitchen_services.lines_send(
         tab=tab, actor=call.staff, line_ids=line_ids, rush_ids=rush_ids
     )
@@ -436,7 +424,9 @@ def send(call: Call, check_id: int):
 def fire(call: Call, check_id: int):
     tab = _check(call, check_id)
     course = call.get_int("course", required=True)
-    call.version()  # firing never conflicts: a course fires what is not fired yet
+    # Firing never conflicts (a course fires what is not fired yet): the version is only
+    # checked to be one the check has had.
+    order_services.guard_version(tab, call.version())
     fired = kitchen_services.course_fire(tab=tab, actor=call.staff, course=course)
     return {
         "fired": sorted(line.pk for line in fired.lines),
@@ -447,8 +437,9 @@ def fire(call: Call, check_id: int):
 
 @endpoint(
     write=True,
-    fields=("line", "kind", "percent", "amount", "reason", "approver_pin", "version"),
+    fields=("line", "kind", "percent", "amount", "reason", "version"),
     field_map={"approver": "approver_pin", "lines": "line"},
+    approval="discount.approve",
 )
 def adjustment_add(call: Call, check_id: int):
     tab = _check(call, check_id)
@@ -459,13 +450,12 @@ def adjustment_add(call: Call, check_id: int):
     amount = call.get_int("amount")
     reason = call.get_str("reason")
     version = call.version()
-    approver = _approver(call, "discount.approve")
     adjustment = order_services.adjustment_add(
         tab=tab,
         actor=call.staff,
         kind=kind,
         reason=reason,
-        approver=approver,
+        approver=call.approver,
         line=line,
         percent=percent,
         amount=amount,
@@ -480,29 +470,30 @@ def adjustment_add(call: Call, check_id: int):
 
 @endpoint(
     write=True,
-    fields=("reason", "approver_pin", "version"),
+    fields=("reason", "version"),
     field_map={"approver": "approver_pin"},
+    approval="discount.approve",
 )
 def adjustment_remove(call: Call, check_id: int, adjustment_id: int):
     tab = _check(call, check_id)
     adjustment = Adjustment.objects.filter(pk=adjustment_id, tab=tab).first()
     if adjustment is None:
         raise not_found(_("comp or discount on this check"))
-    # DELETE bodies are not always passed on by clients and proxies: the query string works too.
+    # DELETE bodies are not always passed on by clients and proxies: the reason and version
+    # may come in the query string. The approval PIN never does (it would reach access logs;
+    # pos/api/http.py refuses it there): the body or the X-Approver-PIN header.
     query = call.request.GET
-    for name in ("reason", "approver_pin"):
-        if name not in call.data and name in query:
-            call.data[name] = query[name]
+    if "reason" not in call.data and "reason" in query:
+        call.data["reason"] = query["reason"]
     if "version" not in call.data:
         call.data["version"] = query_int(call.request, "version")
     reason = call.get_str("reason")
     version = call.version()
-    approver = _approver(call, "discount.approve")
     order_services.adjustment_remove(
         adjustment=adjustment,
         actor=call.staff,
         reason=reason,
-        approver=approver,
+        approver=call.approver,
         expected_version=version,
     )
     return {"removed": adjustment.pk, "check": _check_body(call, tab.pk)}
@@ -594,7 +585,7 @@ def guests(call: Call, check_id: int):
 @endpoint(write=True, fields=("version",))
 def prebill(call: Call, check_id: int):
     tab = _check(call, check_id)
-    call.version()
+    order_services.guard_version(tab, call.version())  # printing never conflicts
     result = kitchen_services.check_prebill_print(tab=tab, actor=call.staff)
     return {"check": _check_body(call, result.pk)}
 

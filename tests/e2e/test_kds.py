@@ -243,7 +243,8 @@ def screen_page(browser, server, token: str, path: str):
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server.url + path)
-    page.wait_for_function("window.kdsFeed && window.kdsFeed.stats.snapshots > 0")
+    # A function, not an expression string: the page's CSP allows no eval.
+    page.wait_for_function("() => window.kdsFeed && window.kdsFeed.stats.snapshots > 0")
     page.wait_for_selector("#conn[data-state=live]")
     return context, page, errors
 

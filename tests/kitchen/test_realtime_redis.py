@@ -187,7 +187,7 @@ def test_an_order_sent_through_one_process_reaches_a_screen_on_another(cluster):
         ws.close()
 
 
-def all_events(tablet: "Api", after: int) -> list[dict]:
+def all_events(tablet: Api, after: int) -> list[dict]:
     """Every event of the venue after `after`, as the tablet API lists them."""
     return tablet.call("GET", f"events?after={after}")["events"]
 
@@ -227,11 +227,7 @@ def test_a_screen_that_misses_messages_over_capacity_recovers_every_ticket_once(
 
         assert len(screen.tickets) == len(set(screen.tickets)) == ORDERS_WHILE_STALLED
         assert sorted(screen.tickets) == sorted(sent)
-        kitchen = [
-            e["seq"]
-            for e in all_events(tablet, hello["seq"])
-            if AUDIENCES["kitchen"](e)
-        ]
+        kitchen = [e["seq"] for e in all_events(tablet, hello["seq"]) if AUDIENCES["kitchen"](e)]
         assert screen.applied == kitchen  # each of the kitchen's events, once, in order
         # The other way back, a snapshot from either process, agrees.
         for server in (a, b):

@@ -28,7 +28,7 @@ def test_pairing_hands_out_the_device_token_once(place):
     assert len(body["token"]) > 30
     # The code is spent: pairing again with it is refused, and nothing changes.
     again = Api().post("auth/pair", {"code": "ABCDEF"})
-    assert again.status_code == 400
+    assert again.status_code == 403
     assert again.json()["error"]["code"] == "bad_pairing_code"
     assert again.json()["error"]["field"] == "code"
 

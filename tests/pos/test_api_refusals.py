@@ -114,7 +114,7 @@ def test_a_version_from_the_future_is_refused(place, server_api):
     response = server_api.post(
         f"checks/{check['id']}/lines", {"item": place.beer.pk, "version": 99}
     )
-    assert_error(response, 400, "bad_version", "version")
+    assert_error(response, 409, "bad_version", "version")  # the state of the check
     assert state(check["id"]) == before
 
 

@@ -141,3 +141,50 @@ def test_a_user_works_once_per_venue():
         staff_create(venue=venue, username="daan", display_name="D2", role=Role.HOST, pin="3434")
     assert exc.value.code == "already_staff" and exc.value.field == "username"
     assert StaffMember.objects.filter(venue=venue).count() == 1
+
+
+def test_a_demoted_manager_loses_the_back_office(client, settings):
+    """The admin flag follows the role (issue 19, point 8): demoted, they cannot sign in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    venue = VenueFactory()
+    owner = StaffFactory(venue=venue, role=Role.OWNER)
+    sanne = staff_create(
+        venue=venue,
+        username="sanne",
+        display_name="Sanne",
+        role=Role.MANAGER,
+        pin="2468",
+        password="a-long-password-1",
+    )
+    assert sanne.user.is_staff
+    assert client.login(username="sanne", password="a-long-password-1")
+    assert client.get("/admin/").status_code == 200
+    client.logout()
+
+    staff_update(staff=sanne, role=Role.SERVER, actor=owner)
+    sanne.user.refresh_from_db()
+    assert not sanne.user.is_staff
+    client.post("/admin/login/", {"username": "sanne", "password": "a-long-password-1"})
+    assert client.get("/admin/").status_code == 302  # back to the login page
+
+    # A manager somewhere else keeps the back office; a deactivated one does not.
+    staff_update(staff=sanne, role=Role.MANAGER, actor=owner)
+    elsewhere = VenueFactory()
+    StaffFactory(venue=elsewhere, user=sanne.user, role=Role.MANAGER)
+    staff_update(staff=sanne, role=Role.SERVER, actor=owner)
+    sanne.user.refresh_from_db()
+    assert sanne.user.is_staff
+    staff_update(staff=StaffMember.objects.get(venue=elsewhere), is_active=False)
+    sanne.user.refresh_from_db()
+    assert not sanne.user.is_staff
+
+
+def test_a_superuser_keeps_the_back_office_when_demoted():
+    venue = VenueFactory()
+    StaffFactory(venue=venue, role=Role.OWNER)
+    boss = StaffFactory(
+        venue=venue, role=Role.MANAGER, user__is_superuser=True, user__is_staff=True
+    )
+    staff_update(staff=boss, role=Role.SERVER)
+    boss.user.refresh_from_db()
+    assert boss.user.is_staff

@@ -242,7 +242,7 @@ class Command(BaseCommand):
                 [
                     sys.executable,
                     "-m",
-                    "daphne",
+                    "restaurant.webserver",  # daphne, with secrets redacted from its log
                     "-b",
                     host.strip("[]"),
                     "-p",

@@ -1,4 +1,5 @@
-"""Throttling of guessable sign-ins that no PIN lockout covers: pairing codes and the
+"""Throttling of guessable sign-ins that no PIN lockout covers: pairing codes (on /pos/, on
+/kds/ and through POST /api/v1/auth/pair: one count per address for all three) and the
 manager's username/password on /pos/pair/. Counted per client address in Django's cache.
 """
 
