@@ -120,13 +120,17 @@ def _options(key: str | None) -> dict:
 def payment_intent_create(
     *, amount: int, currency: str, metadata: dict, description: str, idempotency_key: str
 ) -> dict:
-    """A card-present PaymentIntent with manual capture (authorize now, capture with the tip)."""
+    """A card-present PaymentIntent with manual capture (authorize now, capture with the tip).
+
+    The pinned API version (2026-09-30.endive on) no longer takes `payment_method_types`:
+    `allowed_payment_method_types` limits the PaymentIntent to card_present, and Stripe answers
+    with the usable ones in `payment_method_types`."""
     return _call(
         _client().v1.payment_intents.create,
         params={
             "amount": amount,
             "currency": currency.lower(),
-            "payment_method_types": ["card_present"],
+            "allowed_payment_method_types": ["card_present"],
             "capture_method": "manual",
             "metadata": {k: str(v) for k, v in metadata.items()},
             "description": description[:200],

@@ -90,3 +90,8 @@ def no_such(kind: str, object_id: str, param: str) -> StripeAPIError:
 
 def unexpected_state(message: str, **extra: Any) -> StripeAPIError:
     return StripeAPIError(message, code="payment_intent_unexpected_state", **extra)
+
+
+def invalid_state(message: str, **extra: Any) -> StripeAPIError:
+    """Processing (on a reader) a PaymentIntent that is not in the state the action needs."""
+    return StripeAPIError(message, code="intent_invalid_state", **extra)

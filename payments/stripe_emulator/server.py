@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import forms
 from .errors import StripeAPIError
-from .state import EmulatorState, RequestContext, new_id
+from .state import EmulatorState, RequestContext, new_id, valid_version
 from .webhooks import WebhookDispatcher
 
 logger = logging.getLogger("payments.stripe_emulator")
@@ -129,17 +129,27 @@ class EmulatorServer:
         webhook_max_attempts: int = 4,
         webhook_backoff: float = 0.5,
         webhook_timeout: float = 5.0,
+        webhook_api_version: str | None = None,
         log: Callable[[str], None] | None = None,
+        record: bool = False,
     ):
         self.api_key = api_key
+        # With `record`, every /v1 exchange and every webhook event is kept in `traffic` (for
+        # tests that check what was sent against the SDK's types; see `take_traffic`).
+        self.record = record
+        self.traffic: list[dict[str, Any]] = []
+        self._traffic_lock = threading.Lock()
         self.dispatcher = WebhookDispatcher(
             webhook_url,
             webhook_secret,
             max_attempts=webhook_max_attempts,
             backoff=webhook_backoff,
             timeout=webhook_timeout,
+            api_version=webhook_api_version,
         )
         self.state = EmulatorState(dispatcher=self.dispatcher)
+        if record:
+            self.dispatcher.observer = self._record_event
         self.log = log or logger.info
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.emulator = self
@@ -182,6 +192,21 @@ class EmulatorServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def take_traffic(self) -> list[dict[str, Any]]:
+        """What was recorded since the last call (`record=True`), oldest first: dicts with
+        `kind` "api" (method, path, params, status, body, headers) or "event" (event)."""
+        with self._traffic_lock:
+            taken, self.traffic = self.traffic, []
+        return taken
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        if self.record:
+            with self._traffic_lock:
+                self.traffic.append(json.loads(json.dumps(entry)))
+
+    def _record_event(self, payload: str) -> None:
+        self._record({"kind": "event", "event": json.loads(payload)})
+
     def reset(self) -> None:
         """Forget every object, event, delivery, idempotency key and fault."""
         with self.state.lock:
@@ -191,9 +216,37 @@ class EmulatorServer:
     # --- the Stripe API -------------------------------------------------------------------
 
     def handle_api(self, method: str, path: str, query: str, body: bytes, headers: Any) -> Reply:
+        reply = self._handle_api(method, path, query, body, headers)
+        if self.record:
+            try:
+                params = forms.decode(query)
+                if body:
+                    params.update(forms.decode(body.decode("utf-8")))
+            except (StripeAPIError, UnicodeDecodeError):
+                params = {"_undecodable": True}
+            self._record(
+                {
+                    "kind": "api",
+                    "method": method,
+                    "path": path,
+                    "params": params,
+                    "status": reply.status,
+                    "body": reply.body,
+                    "headers": dict(reply.headers),
+                    "stripe_version": headers.get("Stripe-Version"),
+                    "dropped": reply.drop,
+                }
+            )
+        return reply
+
+    def _handle_api(self, method: str, path: str, query: str, body: bytes, headers: Any) -> Reply:
         request_id = new_id("req_", 14)
         version = headers.get("Stripe-Version") or self.state.api_version
         base_headers = {"Request-Id": request_id, "Stripe-Version": version}
+        if not valid_version(version):
+            base_headers["Stripe-Version"] = self.state.api_version
+            err = StripeAPIError(f"Invalid Stripe API version: {version}", saved=False)
+            return Reply(err.status, err.body(), base_headers)
         key = headers.get("Idempotency-Key") if method == "POST" else None
         if key:
             base_headers["Idempotency-Key"] = key
@@ -241,7 +294,7 @@ class EmulatorServer:
                 )
             )
 
-        ctx = RequestContext(request_id=request_id, idempotency_key=key)
+        ctx = RequestContext(request_id=request_id, idempotency_key=key, api_version=version)
         with self.state.lock:
             if key:
                 replay = self._replay(key, method, path, params, base_headers)
@@ -261,7 +314,8 @@ class EmulatorServer:
                 handler = getattr(self.state, fn)
                 args = (object_id, params, ctx) if object_id is not None else (params, ctx)
                 obj = handler(*args)
-                reply = Reply(200, self.state.render(obj, params.get("expand")), base_headers)
+                rendered = self.state.render(obj, params.get("expand"), version)
+                reply = Reply(200, rendered, base_headers)
                 saved = True
             except StripeAPIError as err:
                 reply = error_reply(err)
@@ -422,6 +476,7 @@ class EmulatorServer:
                 "ok": True,
                 "api_version": self.state.api_version,
                 "webhook_url": self.dispatcher.url,
+                "webhook_api_version": self.dispatcher.api_version or self.state.api_version,
             }
         if method == "GET" and path == "/_emulator/state":
             with self.state.lock:
@@ -548,6 +603,7 @@ class EmulatorServer:
         known = {
             "webhook_url",
             "webhook_secret",
+            "webhook_api_version",
             "webhook_max_attempts",
             "webhook_backoff_ms",
             "cancel_action_style",
@@ -564,6 +620,11 @@ class EmulatorServer:
             self.dispatcher.url = data["webhook_url"] or None
         if "webhook_secret" in data:
             self.dispatcher.secret = str(data["webhook_secret"])
+        if "webhook_api_version" in data:
+            version = data["webhook_api_version"] or None
+            if version is not None and not valid_version(str(version)):
+                raise ControlError("webhook_api_version looks like 2026-10-28.endive")
+            self.dispatcher.api_version = version
         if "webhook_max_attempts" in data:
             self.dispatcher.max_attempts = max(1, int(data["webhook_max_attempts"]))
         if "webhook_backoff_ms" in data:
@@ -572,6 +633,7 @@ class EmulatorServer:
             "webhook_url": self.dispatcher.url,
             "webhook_max_attempts": self.dispatcher.max_attempts,
             "webhook_backoff_ms": int(self.dispatcher.backoff * 1000),
+            "webhook_api_version": self.dispatcher.api_version or self.state.api_version,
             "cancel_action_style": self.state.cancel_action_style,
         }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 import secrets
 import string
 import threading
@@ -26,6 +27,24 @@ from . import errors, forms
 from .errors import StripeAPIError
 
 API_VERSION = "2026-10-28.endive"  # what stripe-python 16.1.0 sends as Stripe-Version
+
+# Where the API versions between the oldest one modelled and API_VERSION differ, by the date part
+# of the version (Stripe's changelog): a request or a webhook endpoint on an older version gets
+# the older behaviour.
+API_ERROR_SINCE = "2026-05-27"  # dahlia: terminal.reader action.api_error
+ALLOWED_TYPES_SINCE = "2026-07-29"  # dahlia: allowed_payment_method_types on PaymentIntents
+TYPES_REMOVED_SINCE = "2026-09-30"  # endive: payment_method_types no longer writable
+_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
+
+
+def valid_version(version: str) -> bool:
+    return bool(_VERSION.match(version or ""))
+
+
+def since(version: str | None, date: str) -> bool:
+    """Whether API version `version` (default: the emulator's) has the change made on `date`."""
+    return (version or API_VERSION)[:10] >= date
+
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -48,6 +67,7 @@ class RequestContext:
 
     request_id: str | None = None
     idempotency_key: str | None = None
+    api_version: str | None = None  # the request's Stripe-Version (None: the account's)
 
 
 # --- money -----------------------------------------------------------------------------------
@@ -210,6 +230,31 @@ _EXPANDABLE_PREFIXES = {
 }
 
 
+def in_version(node: Any, version: str) -> Any:
+    """An object (and the objects inside it) as API version `version` renders it: fields added
+    by later versions are left out."""
+    if isinstance(node, list):
+        return [in_version(item, version) for item in node]
+    if not isinstance(node, dict):
+        return node
+    kind = node.get("object")
+    if kind == "payment_intent" and not since(version, ALLOWED_TYPES_SINCE):
+        node.pop("allowed_payment_method_types", None)
+    action = node.get("action") if kind == "terminal.reader" else None
+    if isinstance(action, dict) and not since(version, API_ERROR_SINCE):
+        action.pop("api_error", None)
+    for key, value in node.items():
+        if isinstance(value, dict | list):
+            node[key] = in_version(value, version)
+    return node
+
+
+def _compatible(payment_method_type: str, currency: str) -> bool:
+    if payment_method_type == "interac_present":
+        return currency == "cad"
+    return payment_method_type in ("card", "card_present")
+
+
 class EmulatorState:
     """All objects, the event log, the idempotency store and the one-shot faults."""
 
@@ -242,12 +287,14 @@ class EmulatorState:
     # --- plumbing ------------------------------------------------------------------------
 
     def emit(self, type_: str, obj: dict, ctx: RequestContext | None) -> dict:
+        """Record an event (rendered in the account's API version, as `GET /v1/events` shows
+        it) and hand it to the webhook endpoint rendered in the endpoint's API version."""
         event = {
             "id": new_id("evt_"),
             "object": "event",
             "api_version": self.api_version,
             "created": now(),
-            "data": {"object": copy.deepcopy(obj)},
+            "data": {"object": in_version(copy.deepcopy(obj), self.api_version)},
             "livemode": False,
             "pending_webhooks": 1 if self.dispatcher and self.dispatcher.url else 0,
             "request": {
@@ -260,17 +307,24 @@ class EmulatorState:
         if len(self.events) > 20_000:
             self.events.pop(next(iter(self.events)))
         if self.dispatcher is not None:
-            self.dispatcher.enqueue(event)
+            version = getattr(self.dispatcher, "api_version", None) or self.api_version
+            delivered = {
+                **event,
+                "api_version": version,
+                "data": {"object": in_version(copy.deepcopy(obj), version)},
+            }
+            self.dispatcher.enqueue(delivered)
         return event
 
-    def render(self, obj: dict, expand: Any = None) -> dict:
+    def render(self, obj: dict, expand: Any = None, version: str | None = None) -> dict:
+        """`obj` for the wire: a copy, `expand[]` applied, in API version `version`."""
         out = copy.deepcopy(obj)
         paths = expand if isinstance(expand, list) else ([expand] if expand else [])
         for path in paths:
             if not isinstance(path, str) or not path:
                 raise errors.invalid("expand", "Invalid expand parameter.")
             self._expand(out, path.split("."), path)
-        return out
+        return in_version(out, version or self.api_version)
 
     def _lookup(self, object_id: str) -> dict | None:
         for prefix, store in _EXPANDABLE_PREFIXES.items():
@@ -408,6 +462,51 @@ class EmulatorState:
                 forms.check_known(card_present, known, prefix)
         return options or None
 
+    def _payment_method_types(
+        self, params: dict, ctx: RequestContext, currency: str
+    ) -> tuple[list[str] | None, list[str] | None]:
+        """(payment_method_types, allowed_payment_method_types) a create or update asks for,
+        as the request's API version takes them; (None, None) when it sets neither."""
+        version = ctx.api_version
+        if "payment_method_types" in params and since(version, TYPES_REMOVED_SINCE):
+            raise StripeAPIError(
+                f"The payment_method_types parameter is no longer supported on API version "
+                f"{version or self.api_version}. Use allowed_payment_method_types to limit the "
+                "payment methods a PaymentIntent can use, or dynamic payment methods.",
+                code="payment_method_types_no_longer_supported",
+                param="payment_method_types",
+                saved=False,
+            )
+        if "allowed_payment_method_types" in params and not since(version, ALLOWED_TYPES_SINCE):
+            raise errors.unknown_param("allowed_payment_method_types")
+        allowed = forms.string_list(params, "allowed_payment_method_types")
+        if allowed is None:
+            return forms.string_list(params, "payment_method_types"), None
+        exclusive = (
+            "payment_method_types",
+            "excluded_payment_method_types",
+            "automatic_payment_methods",
+            "payment_method_configuration",
+        )
+        clash = next((name for name in exclusive if name in params), None)
+        if clash:
+            raise StripeAPIError(
+                f"You cannot pass both allowed_payment_method_types and {clash}.",
+                code="parameters_exclusive",
+                param="allowed_payment_method_types",
+                saved=False,
+            )
+        # Incompatible types are left out silently; what remains is payment_method_types.
+        usable = [t for t in dict.fromkeys(allowed) if _compatible(t, currency)]
+        if not usable:
+            raise errors.invalid(
+                "allowed_payment_method_types",
+                "None of the allowed_payment_method_types can be used with this PaymentIntent "
+                f"in {currency} (the emulator models card, card_present and, in cad, "
+                "interac_present).",
+            )
+        return usable, allowed
+
     def create_payment_intent(self, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, PI_CREATE)
         amount = forms.integer(params, "amount", required=True)
@@ -423,7 +522,7 @@ class EmulatorState:
         capture_method = forms.string(
             params, "capture_method", choices=("automatic", "automatic_async", "manual")
         )
-        types = forms.string_list(params, "payment_method_types")
+        types, allowed = self._payment_method_types(params, ctx, currency)
         automatic = None
         if not types:
             types = ["card"]
@@ -432,6 +531,7 @@ class EmulatorState:
         pi = {
             "id": pi_id,
             "object": "payment_intent",
+            "allowed_payment_method_types": allowed,
             "amount": amount,
             "amount_capturable": 0,
             "amount_details": {"tip": {}},
@@ -501,7 +601,14 @@ class EmulatorState:
         forms.check_known(params, PI_UPDATE)
         pi = self.get_payment_intent(pi_id)
         changes_money = any(
-            k in params for k in ("amount", "currency", "payment_method_types", "capture_method")
+            k in params
+            for k in (
+                "amount",
+                "currency",
+                "payment_method_types",
+                "allowed_payment_method_types",
+                "capture_method",
+            )
         )
         if changes_money:
             if pi["status"] not in AMOUNT_UPDATABLE:
@@ -510,20 +617,20 @@ class EmulatorState:
                     f"capture_method could not be updated because it has a status of "
                     f"{pi['status']}. You may only update them on a PaymentIntent with one of "
                     f"the following statuses: {', '.join(AMOUNT_UPDATABLE)}.",
-                    payment_intent=self.render(pi),
+                    payment_intent=self.render(pi, version=ctx.api_version),
                 )
             busy = self._reader_processing(pi_id)
             if busy:
                 raise errors.unexpected_state(
                     f"This PaymentIntent is being processed by reader {busy}. Cancel the "
                     "reader action (cancel_action) before changing its amount.",
-                    payment_intent=self.render(pi),
+                    payment_intent=self.render(pi, version=ctx.api_version),
                 )
         currency = self._currency(params, required=False) or pi["currency"]
         amount = forms.integer(params, "amount")
         if amount is not None or currency != pi["currency"]:
             self._check_amount(pi["amount"] if amount is None else amount, currency, "amount")
-        types = forms.string_list(params, "payment_method_types")
+        types, allowed = self._payment_method_types(params, ctx, currency)
         capture_method = forms.string(
             params, "capture_method", choices=("automatic", "automatic_async", "manual")
         )
@@ -534,6 +641,7 @@ class EmulatorState:
         pi["currency"] = currency
         if types:
             pi["payment_method_types"] = types
+            pi["allowed_payment_method_types"] = allowed
             pi["automatic_payment_methods"] = None
         if capture_method:
             pi["capture_method"] = capture_method
@@ -563,7 +671,7 @@ class EmulatorState:
                 f"This PaymentIntent could not be captured because it has a status of "
                 f"{pi['status']}. Only a PaymentIntent with one of the following statuses may "
                 "be captured: requires_capture.",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         capturable = pi["amount_capturable"]
         if amount is None:
@@ -575,7 +683,7 @@ class EmulatorState:
                 f"({fmt_money(capturable, pi['currency'])}).",
                 code="amount_too_large",
                 param="amount_to_capture",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         charge = self.charges[pi["latest_charge"]]
         charge["captured"] = True
@@ -604,7 +712,7 @@ class EmulatorState:
                 f"You cannot cancel this PaymentIntent because it has a status of "
                 f"{pi['status']}. Only a PaymentIntent with one of the following statuses may "
                 f"be canceled: {', '.join(CANCELABLE)}.",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         busy = self._reader_processing(pi_id)
         if busy:
@@ -640,7 +748,7 @@ class EmulatorState:
                 f"This PaymentIntent's authorization could not be incremented because it has a "
                 f"status of {pi['status']}. Only a PaymentIntent with one of the following "
                 "statuses may be incremented: requires_capture.",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         charge = self.charges[pi["latest_charge"]]
         details = charge["payment_method_details"]["card_present"]
@@ -650,7 +758,7 @@ class EmulatorState:
                 "with payment_method_options[card_present]"
                 "[request_incremental_authorization_support]=true.",
                 param="amount",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         if amount <= pi["amount"]:
             raise errors.invalid(
@@ -1019,19 +1127,19 @@ class EmulatorState:
                 param="payment_intent",
             )
         if pi["status"] != "requires_payment_method":
-            raise errors.unexpected_state(
+            raise errors.invalid_state(
                 f"This PaymentIntent could not be processed on a reader because it has a status "
                 f"of {pi['status']}. Only a PaymentIntent with one of the following statuses "
                 "may be processed: requires_payment_method.",
                 param="payment_intent",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         other = self._reader_processing(pi_id)
         if other:
-            raise errors.unexpected_state(
+            raise errors.invalid_state(
                 f"This PaymentIntent is already being processed by reader {other}.",
                 param="payment_intent",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         action_body: dict[str, Any] = {"payment_intent": pi_id}
         if config is not None:
@@ -1158,7 +1266,7 @@ class EmulatorState:
         if pi["status"] != "requires_payment_method":
             self._fail_action(
                 reader_id,
-                "payment_intent_unexpected_state",
+                "intent_invalid_state",
                 f"The PaymentIntent has a status of {pi['status']} and can no longer be processed.",
                 ctx,
             )

@@ -135,7 +135,7 @@ def new_pi(client, amount=2350, capture_method="manual", **extra):
         params={
             "amount": amount,
             "currency": "eur",
-            "payment_method_types": ["card_present"],
+            "allowed_payment_method_types": ["card_present"],
             "capture_method": capture_method,
             **extra,
         }
@@ -342,7 +342,7 @@ def test_reader_busy_and_wrong_payment_intent_state(client, reader):
         client.v1.terminal.readers.process_payment_intent(
             reader.id, params={"payment_intent": first.id}
         )
-    assert exc.value.code == "payment_intent_unexpected_state"
+    assert exc.value.code == "intent_invalid_state"  # Stripe's code for processing it now
     assert exc.value.error.payment_intent.status == "requires_capture"
 
     with pytest.raises(stripe.InvalidRequestError) as exc:  # nothing waiting for a card
@@ -518,7 +518,7 @@ def test_refunds_partial_then_full_then_too_much(client, emu, reader):
 
 
 def test_idempotent_replay_and_key_reuse(client, emu):
-    params = {"amount": 999, "currency": "eur", "payment_method_types": ["card_present"]}
+    params = {"amount": 999, "currency": "eur", "allowed_payment_method_types": ["card_present"]}
     first = client.v1.payment_intents.create(params=params, options={"idempotency_key": "bill-7"})
     again = client.v1.payment_intents.create(params=params, options={"idempotency_key": "bill-7"})
     assert again.id == first.id
@@ -569,6 +569,69 @@ def test_parameter_errors(client):
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.retrieve(new_pi(client).id, params={"expand": ["currency"]})
     assert "cannot be expanded" in exc.value.user_message
+
+
+def test_the_pinned_version_refuses_payment_method_types(client, emu):
+    # 2026-09-30.endive removed the parameter: Stripe answers 400 and creates nothing
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(
+            params={"amount": 1200, "currency": "eur", "payment_method_types": ["card_present"]},
+            options={"idempotency_key": "pmt-1"},
+        )
+    assert exc.value.http_status == 400
+    assert (exc.value.code, exc.value.param) == (
+        "payment_method_types_no_longer_supported",
+        "payment_method_types",
+    )
+    assert emu.state.payment_intents == {} and emu.state.events == {}
+    # a validation error is not saved under the key: the corrected request runs
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 1200,
+            "currency": "eur",
+            "allowed_payment_method_types": ["card_present", "ideal", "card_present"],
+        },
+        options={"idempotency_key": "pmt-2"},
+    )
+    assert pi.payment_method_types == ["card_present"]  # what is usable, incompatible left out
+    assert pi.allowed_payment_method_types == ["card_present", "ideal", "card_present"]
+    assert pi.automatic_payment_methods is None
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 1200,
+                "currency": "eur",
+                "allowed_payment_method_types": ["card_present"],
+                "excluded_payment_method_types": ["card"],
+            }
+        )
+    assert exc.value.code == "parameters_exclusive"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.update(pi.id, params={"payment_method_types": ["card"]})
+    assert exc.value.code == "payment_method_types_no_longer_supported"
+
+
+def test_older_api_versions_get_the_older_parameters_and_fields(client, emu):
+    dahlia = {"stripe_version": "2026-07-29.dahlia"}  # allowed_… added, payment_method_types kept
+    old = client.v1.payment_intents.create(
+        params={"amount": 800, "currency": "eur", "payment_method_types": ["card_present"]},
+        options=dahlia,
+    )
+    assert old.payment_method_types == ["card_present"]
+    earlier = {"stripe_version": "2026-05-27.dahlia"}  # before allowed_payment_method_types
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(
+            params={"amount": 800, "currency": "eur", "allowed_payment_method_types": ["card"]},
+            options=earlier,
+        )
+    assert exc.value.code == "parameter_unknown"
+    assert "allowed_payment_method_types" not in client.v1.payment_intents.retrieve(
+        old.id, options=earlier
+    )
+    assert client.v1.payment_intents.retrieve(old.id).allowed_payment_method_types is None
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.retrieve(old.id, options={"stripe_version": "endive"})
+    assert "Invalid Stripe API version" in exc.value.user_message
 
 
 def test_update_metadata_and_amount(client, reader):
