@@ -758,6 +758,8 @@ class CardReaderAddForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit=True):
+        # Registered (and saved) by the service in clean(); the admin still calls save_m2m.
+        self.save_m2m = lambda: None
         return self.registered
 
 

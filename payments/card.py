@@ -44,7 +44,7 @@ from payments.services import (
 )
 from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
-from restaurant.models import StaffMember
+from restaurant.models import StaffMember, Venue
 from restaurant.money import format_money
 
 
@@ -556,27 +556,62 @@ def connection_token(*, venue) -> dict:
 # --- set-up: the venue's location and its readers -----------------------------------------------
 
 
+# Stripe needs a location's state where the country has them, and a postal code everywhere
+# but the few countries without them (the local emulator checks the same).
+ADDRESS_STATE_COUNTRIES = frozenset({"AU", "CA", "US"})
+NO_POSTAL_CODE_COUNTRIES = frozenset({"AE", "HK"})
+
+
+def location_address(venue) -> dict:
+    """The venue's address as a Stripe Terminal location takes it: only the parts that are
+    filled in (Stripe refuses an empty string), and complete for the country, or
+    `ValidationFailed` saying what is missing."""
+    country = (venue.address_country or "").strip().upper()
+    address = {
+        "line1": (venue.address_line1 or "").strip(),
+        "line2": (venue.address_line2 or "").strip(),
+        "postal_code": (venue.address_postal_code or "").strip(),
+        "city": (venue.address_city or "").strip(),
+        "state": (venue.address_state or "").strip(),
+        "country": country,
+    }
+    needed = [("line1", _("street and number"))]
+    if country not in NO_POSTAL_CODE_COUNTRIES:
+        needed.append(("postal_code", _("postal code")))
+    needed += [("city", _("city")), ("country", _("country"))]
+    if country in ADDRESS_STATE_COUNTRIES:
+        needed.append(("state", _("state or province")))
+    missing = [str(label) for key, label in needed if not address[key]]
+    if missing:
+        raise ValidationFailed(
+            _(
+                "Card readers need the full address of %(venue)s at Stripe. Fill in the "
+                "venue's %(missing)s first (venue settings, Address)."
+            )
+            % {"missing": ", ".join(missing), "venue": venue.name},
+            code="address_incomplete",
+            field="address",
+        )
+    return {key: value for key, value in address.items() if value}
+
+
 def terminal_location_ensure(*, venue) -> TerminalLocation:
-    """The venue's Terminal location, created in Stripe from the venue's name and address the
-    first time it is needed."""
+    """The venue's Terminal location, created in Stripe from the venue's name and structured
+    address the first time it is needed (under the venue's row lock, so two tablets asking at
+    once make one)."""
     location = TerminalLocation.objects.filter(venue=venue).first()
     if location is not None:
         return location
-    lines = [line.strip() for line in (venue.address or "").replace(",", "\n").splitlines()]
-    lines = [line for line in lines if line]
-    country = "NL" if venue.currency == "EUR" else "US"
-    created = stripe_api.location_create(
-        display_name=venue.name[:120],
-        address={
-            "line1": lines[0] if lines else venue.name,
-            "city": lines[-1] if len(lines) > 1 else "",
-            "country": country,
-        },
-    )
-    location, _created = TerminalLocation.objects.get_or_create(
-        venue=venue, defaults={"stripe_id": created["id"], "display_name": venue.name[:120]}
-    )
-    return location
+    address = location_address(venue)
+    with transaction.atomic():
+        Venue.objects.select_for_update().filter(pk=venue.pk).first()
+        location = TerminalLocation.objects.filter(venue=venue).first()
+        if location is not None:
+            return location
+        created = stripe_api.location_create(display_name=venue.name[:120], address=address)
+        return TerminalLocation.objects.create(
+            venue=venue, stripe_id=created["id"], display_name=venue.name[:120]
+        )
 
 
 def card_reader_register(*, venue, label: str, registration_code: str) -> CardReader:

@@ -356,6 +356,9 @@ RelatedOnly = admin.RelatedOnlyFieldListFilter
 class VenueForm(VenueScopedForm):
     """The tablets offer tip presets as buttons: whole percentages, 1 to 100."""
 
+    def clean_address_country(self):
+        return (self.cleaned_data.get("address_country") or "").strip().upper()
+
     def clean_tip_presets(self):
         presets = self.cleaned_data.get("tip_presets")
         if presets in (None, ""):
@@ -393,9 +396,22 @@ class VenueAdmin(VenueScopedAdmin):
             },
         ),
         (
-            _("Receipts"),
-            {"fields": ["receipt_header", "receipt_footer", "vat_number", "address"]},
+            _("Address"),
+            {
+                "fields": [
+                    "address_line1",
+                    "address_line2",
+                    ("address_postal_code", "address_city"),
+                    ("address_state", "address_country"),
+                ],
+                "description": _(
+                    "Printed on receipts. Card readers need it complete: Stripe registers "
+                    "them at this address (street, postal code, city and country; the state "
+                    "or province where the country has them)."
+                ),
+            },
         ),
+        (_("Receipts"), {"fields": ["receipt_header", "receipt_footer", "vat_number"]}),
     ]
 
     def get_prepopulated_fields(self, request, obj=None):

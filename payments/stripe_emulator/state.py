@@ -210,6 +210,10 @@ LOCATION_WRITE = _names(
     "display_name_kana display_name_kanji expand metadata phone"
 )
 ADDRESS = ("city", "country", "line1", "line2", "postal_code", "state")
+# Terminal location addresses: countries whose addresses need a state (province, region) and
+# countries without postal codes. Stripe's own lists are longer; these are the ones modelled.
+STATE_REQUIRED = frozenset({"AU", "CA", "US"})
+NO_POSTAL_CODE = frozenset({"AE", "HK"})
 
 CANCELABLE = (
     "requires_payment_method",
@@ -929,6 +933,9 @@ class EmulatorState:
     # --- terminal: locations and connection tokens ----------------------------------------
 
     def _address(self, params: dict, current: dict | None) -> dict:
+        """A location's address as Stripe takes it: never an empty string (an address part
+        cannot be unset), and complete for its country: line1, city, postal code (where the
+        country has them), country, and the state where the country needs one."""
         raw = forms.hash_param(params, "address")
         if raw is None:
             if current is None:
@@ -939,9 +946,28 @@ class EmulatorState:
         for key in ADDRESS:
             if key in raw:
                 value = forms.string(raw, key)
-                address[key] = value or None
-        if not address.get("country"):
+                if value == "":
+                    raise errors.empty(f"address[{key}]")
+                address[key] = value
+        country = address.get("country")
+        if not country:
             raise errors.missing("address[country]")
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            raise errors.invalid(
+                "address[country]",
+                f"Country '{country}' is unknown. Try using a 2-character alphanumeric country "
+                "code instead, such as 'US', 'EG', or 'GB'. A full list of country codes is "
+                "available at https://stripe.com/docs/api#country_codes",
+                code="country_code_invalid",
+            )
+        needed = ["line1", "city"]
+        if country not in NO_POSTAL_CODE:
+            needed.append("postal_code")
+        if country in STATE_REQUIRED:
+            needed.append("state")
+        for key in needed:
+            if not address.get(key):
+                raise errors.missing(f"address[{key}]")
         return address
 
     def create_location(self, params: dict, ctx: RequestContext) -> dict:

@@ -527,7 +527,12 @@ def test_owner_sets_tips_and_service_charge(client, shop):
         "receipt_header": "",
         "receipt_footer": "",
         "vat_number": "",
-        "address": "",
+        "address_line1": "Singel 5",
+        "address_line2": "",
+        "address_postal_code": "1012 VB",
+        "address_city": "Amsterdam",
+        "address_state": "",
+        "address_country": "nl",
     }
     response = client.post(url(Venue, "change", shop.venue.pk), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -536,6 +541,8 @@ def test_owner_sets_tips_and_service_charge(client, shop):
     assert (shop.venue.tip_before_tax, shop.venue.tip_before_discount) == (True, False)
     assert shop.venue.service_charge_percent == Decimal("12.5")
     assert shop.venue.service_charge_min_guests == 8
+    assert shop.venue.address_lines() == ["Singel 5", "1012 VB Amsterdam"]
+    assert shop.venue.address_country == "NL"
 
     for presets in ("[10, 150]", "[7.5]", '["10"]', "15"):
         response = client.post(

@@ -14,11 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import Client
+from django.urls import reverse
+from django.utils import translation
 
 from orders.models import Check
 from payments import card, stripe_api
 from payments import services as pay_services
-from payments.models import Payment, Refund, WebhookEvent
+from payments.models import CardReader, Payment, Refund, TerminalLocation, WebhookEvent
 from payments.stripe_emulator import EmulatorServer
 from restaurant.errors import Conflict, PermissionDenied, ValidationFailed
 from tests.payments.conftest import table_check
@@ -516,3 +518,78 @@ def test_a_webhook_whose_handling_failed_is_handled_when_stripe_sends_it_again(
     assert all(r.status_code == 200 for r in again)
     payment.refresh_from_db()
     assert payment.status == "succeeded"
+
+
+# --- the venue's Terminal location: Stripe needs a real, structured address -------------------
+
+
+def test_the_location_is_created_from_the_venues_structured_address(bistro, stripe_on):
+    venue = bistro.venue
+    venue.address_line1, venue.address_line2 = "Keizersgracht 1", ""
+    venue.address_postal_code, venue.address_city, venue.address_country = (
+        "1015 CJ",
+        "Amsterdam",
+        "nl",
+    )
+    venue.save()
+    reader = card.card_reader_register(venue=venue, label="Bar", registration_code="simulated-wpe")
+    location = TerminalLocation.objects.get(venue=venue)
+    assert reader.location_id == location.stripe_id
+    with stripe_on.state.lock:
+        sent = stripe_on.state.locations[location.stripe_id]["address"]
+    assert sent == {
+        "line1": "Keizersgracht 1",
+        "line2": None,  # not sent: Stripe refuses an empty string
+        "postal_code": "1015 CJ",
+        "city": "Amsterdam",
+        "state": None,
+        "country": "NL",
+    }
+
+
+def test_an_incomplete_address_is_refused_before_anything_is_made(bistro, stripe_on):
+    venue = bistro.venue
+    venue.address_line1, venue.address_city, venue.address_postal_code = "Dam 1", "", ""
+    venue.save()
+    with pytest.raises(ValidationFailed) as exc:
+        card.card_reader_register(venue=venue, label="Bar", registration_code="simulated-wpe")
+    assert (exc.value.code, exc.value.field) == ("address_incomplete", "address")
+    assert "postal code, city" in exc.value.message
+    with translation.override("nl"):
+        with pytest.raises(ValidationFailed) as exc:
+            card.venue_location(venue)
+    assert "postcode, plaats" in exc.value.message
+    # a US venue needs its state too
+    venue.address_city, venue.address_postal_code, venue.address_country = "Austin", "78701", "US"
+    venue.save()
+    with pytest.raises(ValidationFailed) as exc:
+        card.venue_location(venue)
+    assert "state or province" in exc.value.message
+    assert not TerminalLocation.objects.exists() and not CardReader.objects.exists()
+    assert stripe_on.state.locations == {} and stripe_on.state.readers == {}
+
+
+def test_the_admin_says_what_the_address_lacks_when_a_reader_is_added(client, bistro, stripe_on):
+    venue = bistro.venue
+    venue.address_postal_code = ""
+    venue.save()
+    user = bistro.manager.user
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    add = reverse("admin:payments_cardreader_add")
+    response = client.post(
+        add, {"venue": venue.pk, "label": "Bar", "registration_code": "simulated-wpe"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Card readers need the full address of Bistro at Stripe. Fill in the venue&#x27;s " in page
+    assert "postal code first" in page
+    assert not CardReader.objects.exists() and stripe_on.state.locations == {}
+    venue.address_postal_code = "1016 GV"
+    venue.save()
+    response = client.post(
+        add, {"venue": venue.pk, "label": "Bar", "registration_code": "simulated-wpe"}
+    )
+    assert response.status_code == 302
+    assert CardReader.objects.get().label == "Bar"

@@ -166,9 +166,17 @@ def types(events):
 # --- terminal setup ----------------------------------------------------------------------------
 
 
+AMSTERDAM = {
+    "line1": "Keizersgracht 1",
+    "postal_code": "1015 CJ",
+    "city": "Amsterdam",
+    "country": "NL",
+}
+
+
 def test_connection_token_location_and_reader_registration(client):
     location = client.v1.terminal.locations.create(
-        params={"display_name": "Bistro", "address": {"country": "NL", "city": "Amsterdam"}}
+        params={"display_name": "Bistro", "address": AMSTERDAM}
     )
     assert location.id.startswith("tml_")
     assert location.object == "terminal.location"
@@ -207,6 +215,43 @@ def test_connection_token_location_and_reader_registration(client):
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.terminal.connection_tokens.create(params={"location": "tml_nope"})
     assert exc.value.code == "resource_missing"
+
+
+def test_a_location_needs_a_complete_address_without_empty_strings(client, emu):
+    def refused(address, **extra):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.terminal.locations.create(
+                params={"display_name": "Bistro", "address": address, **extra}
+            )
+        return exc.value.code, exc.value.param
+
+    # Stripe cannot "unset" an address part on create: an empty string is refused
+    assert refused({**AMSTERDAM, "city": ""}) == ("parameter_invalid_empty", "address[city]")
+    assert refused({**AMSTERDAM, "line2": ""}) == ("parameter_invalid_empty", "address[line2]")
+    # the parts a location needs
+    for part in ("line1", "city", "postal_code", "country"):
+        address = {k: v for k, v in AMSTERDAM.items() if k != part}
+        assert refused(address) == ("parameter_missing", f"address[{part}]"), part
+    assert refused({**AMSTERDAM, "country": "Netherlands"})[0] == "country_code_invalid"
+    # a state where the country has them (US, CA, AU)
+    san_francisco = {
+        "line1": "1234 Main Street",
+        "city": "San Francisco",
+        "postal_code": "94111",
+        "country": "US",
+    }
+    assert refused(san_francisco) == ("parameter_missing", "address[state]")
+    assert emu.state.locations == {}
+    us = client.v1.terminal.locations.create(
+        params={"display_name": "SF", "address": {**san_francisco, "state": "CA"}}
+    )
+    assert (us.address.state, us.address.line2) == ("CA", None)
+    # updates keep what is not sent, and cannot empty a part either
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.terminal.locations.update(us.id, params={"address": {"state": ""}})
+    assert exc.value.code == "parameter_invalid_empty"
+    moved = client.v1.terminal.locations.update(us.id, params={"address": {"line2": "Suite 5"}})
+    assert (moved.address.line1, moved.address.line2) == ("1234 Main Street", "Suite 5")
 
 
 def test_authentication_is_required(emu):
