@@ -23,6 +23,7 @@ from payments import services as pay_services
 from payments.models import CardReader, Payment, Refund, TerminalLocation, WebhookEvent
 from payments.stripe_emulator import EmulatorServer
 from restaurant.errors import Conflict, PermissionDenied, ValidationFailed
+from tests.payments import stripe_conformance
 from tests.payments.conftest import table_check
 
 API_KEY = "sk_test_brigade_emulator"
@@ -89,6 +90,7 @@ def emulator(receiver):
         webhook_secret=SECRET,
         webhook_backoff=0.05,
         log=lambda line: None,
+        record=True,
     )
     server.start()
     EMULATOR["server"] = server
@@ -98,13 +100,21 @@ def emulator(receiver):
 
 @pytest.fixture
 def stripe_on(emulator, receiver, settings):
+    """Brigade talks to the emulator. Afterwards, everything Brigade sent it and everything it
+    answered (webhooks included) is checked against the pinned SDK's types: a test whose traffic
+    does not conform fails (tests/payments/stripe_conformance.py)."""
     emulator.reset()
     receiver.take(wait=0.1)
+    emulator.take_traffic()
     settings.STRIPE_API_BASE = emulator.url
     settings.STRIPE_SECRET_KEY = API_KEY
     settings.STRIPE_WEBHOOK_SECRET = SECRET
     settings.STRIPE_POLL_AFTER_SECONDS = 3600  # tests say when to poll
-    return emulator
+    yield emulator
+    emulator.dispatcher.wait_idle()
+    problems = stripe_conformance.check_traffic(emulator.take_traffic())
+    if problems:
+        pytest.fail("Stripe traffic that the pinned SDK's types refuse:\n" + "\n".join(problems))
 
 
 @pytest.fixture
@@ -555,9 +565,8 @@ def test_an_incomplete_address_is_refused_before_anything_is_made(bistro, stripe
         card.card_reader_register(venue=venue, label="Bar", registration_code="simulated-wpe")
     assert (exc.value.code, exc.value.field) == ("address_incomplete", "address")
     assert "postal code, city" in exc.value.message
-    with translation.override("nl"):
-        with pytest.raises(ValidationFailed) as exc:
-            card.venue_location(venue)
+    with translation.override("nl"), pytest.raises(ValidationFailed) as exc:
+        card.venue_location(venue)
     assert "postcode, plaats" in exc.value.message
     # a US venue needs its state too
     venue.address_city, venue.address_postal_code, venue.address_country = "Austin", "78701", "US"
@@ -583,7 +592,9 @@ def test_the_admin_says_what_the_address_lacks_when_a_reader_is_added(client, bi
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Card readers need the full address of Bistro at Stripe. Fill in the venue&#x27;s " in page
+    assert (
+        "Card readers need the full address of Bistro at Stripe. Fill in the venue&#x27;s " in page
+    )
     assert "postal code first" in page
     assert not CardReader.objects.exists() and stripe_on.state.locations == {}
     venue.address_postal_code = "1016 GV"
@@ -593,3 +604,50 @@ def test_the_admin_says_what_the_address_lacks_when_a_reader_is_added(client, bi
     )
     assert response.status_code == 302
     assert CardReader.objects.get().label == "Bar"
+
+
+def test_every_call_brigade_makes_conforms_to_the_pinned_sdk(bistro, till, receiver, stripe_on):
+    """Each card test's traffic is checked when it ends (stripe_on); this one walks every kind
+    of call Brigade makes and checks that they were all seen and all conform."""
+    reader = card.card_reader_register(
+        venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
+    )
+    card.connection_token(venue=bistro.venue)
+    tab, _ = table_check(bistro, lines=[(bistro.steak, 1), (bistro.beer, 1)])
+    payment = card.card_payment_start(
+        tab=tab, actor=bistro.server, reader_id=reader.pk, tip_on_reader=True
+    )
+    stripe_api.reader_present_test_card(reader.stripe_id, number=DECLINED)
+    deliver(receiver)
+    payment = card.card_payment_retry(payment=payment, actor=bistro.server)
+    stripe_api.reader_present_test_card(reader.stripe_id, number=VISA, tip=300)
+    deliver(receiver)
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    card.payment_refund(payment=payment, actor=bistro.manager, amount=100, reason="Cold")
+    other, _ = table_check(bistro, table=bistro.table5, lines=[(bistro.beer, 1)])
+    waiting = card.card_payment_start(tab=other, actor=bistro.server, reader_id=reader.pk)
+    card.card_payment_cancel(payment=waiting, actor=bistro.server)
+    deliver(receiver)
+    stripe_on.dispatcher.wait_idle()
+    traffic = stripe_on.take_traffic()
+    seen = {
+        stripe_conformance.endpoint_for(e["method"], e["path"]).operation
+        for e in traffic
+        if e["kind"] == "api"
+    }
+    assert seen >= {
+        "terminal.locations.create",
+        "terminal.readers.create",
+        "terminal.connection_tokens.create",
+        "payment_intents.create",
+        "terminal.readers.process_payment_intent",
+        "test_helpers.terminal.readers.present_payment_method",
+        "payment_intents.retrieve",
+        "payment_intents.capture",
+        "refunds.create",
+        "terminal.readers.cancel_action",
+        "payment_intents.cancel",
+    }, seen
+    assert sum(e["kind"] == "event" for e in traffic) > 10
+    assert stripe_conformance.check_traffic(traffic) == []
