@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Sum
 from django.urls import reverse
 from django.utils.html import format_html
@@ -40,6 +40,7 @@ from payments.models import (
 from payments.selectors import drawer_expected
 from restaurant.admin import (
     RelatedOnly,
+    VenueAdmin,
     VenueScopedAdmin,
     VenueScopedTabularInline,
     money_table,
@@ -791,6 +792,28 @@ class CardReaderAdmin(VenueScopedAdmin):
         if change:
             super().save_model(request, obj, form, change)
         # On add the form registered and saved the reader already.
+
+
+def _readers_follow_the_tip_presets(request, venue) -> None:
+    """After a venue is saved: its card readers' tipping Configuration follows its presets
+    (only where the venue has a Terminal location; otherwise it is made with the location)."""
+    if not TerminalLocation.objects.filter(venue=venue).exists():
+        return
+    try:
+        card.terminal_configuration_ensure(venue=venue)
+    except DomainError as exc:
+        messages.warning(
+            request,
+            gettext(
+                "The card readers' tips could not be updated at Stripe now (%(error)s); they "
+                "are updated before the next payment with the tip on the reader."
+            )
+            % {"error": exc.message},
+        )
+
+
+# Like CheckAdmin.inlines above: restaurant's VenueAdmin cannot know about payments.
+VenueAdmin.after_save = [*VenueAdmin.after_save, _readers_follow_the_tip_presets]
 
 
 @admin.register(TerminalLocation)

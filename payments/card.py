@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -45,7 +46,7 @@ from payments.services import (
 from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import StaffMember, Venue
-from restaurant.money import format_money
+from restaurant.money import format_money, percent_of
 
 
 def _key(payment: Payment, operation: str) -> str:
@@ -173,6 +174,8 @@ def card_payment_start(
     )
     payment = _ensure_intent(payment)
     if payment.channel == Payment.Channel.READER and payment.attempts == 0:
+        if payment.tip_on_reader:
+            terminal_configuration_ensure(venue=tab.venue)  # the reader offers today's presets
         payment = _present_on_reader(payment)
     return payment
 
@@ -272,6 +275,8 @@ def card_payment_retry(*, payment: Payment, actor: StaffMember) -> Payment:
     payment = card_payment_sync(payment=payment)
     if payment.status != Payment.Status.PENDING:
         return payment
+    if payment.tip_on_reader:
+        terminal_configuration_ensure(venue=payment.tab.venue)
     return _present_on_reader(payment)
 
 
@@ -595,10 +600,60 @@ def location_address(venue) -> dict:
     return {key: value for key, value in address.items() if value}
 
 
+# The currencies a Terminal Configuration takes tipping in (stripe.params ConfigurationCreate-
+# ParamsTipping); elsewhere the readers offer no tips.
+TIPPING_CURRENCIES = frozenset(
+    [
+        "aed",
+        "aud",
+        "cad",
+        "chf",
+        "czk",
+        "dkk",
+        "eur",
+        "gbp",
+        "gip",
+        "hkd",
+        "huf",
+        "jpy",
+        "mxn",
+        "myr",
+        "nok",
+        "nzd",
+        "pln",
+        "ron",
+        "sek",
+        "sgd",
+        "usd",
+    ]
+)
+
+
+def terminal_tipping(venue) -> dict:
+    """The on-reader tipping of the venue's Terminal Configuration, from its tip presets: the
+    percentages (a reader shows three), and with smart tips the fixed amounts offered below the
+    threshold; in the venue's currency. Empty: the readers offer no tips."""
+    currency = (venue.currency or "").lower()
+    percentages = [
+        p
+        for p in (venue.tip_presets or [])
+        if isinstance(p, int) and not isinstance(p, bool) and 0 < p <= 100
+    ][:3]
+    if not percentages or currency not in TIPPING_CURRENCIES:
+        return {}
+    spec: dict = {"percentages": percentages}
+    fixed = [a for a in (venue.tip_fixed_amounts or []) if isinstance(a, int) and a > 0][:3]
+    if venue.tip_smart_threshold and fixed:
+        spec["fixed_amounts"] = fixed
+        spec["smart_tip_threshold"] = venue.tip_smart_threshold
+    return {currency: spec}
+
+
 def terminal_location_ensure(*, venue) -> TerminalLocation:
-    """The venue's Terminal location, created in Stripe from the venue's name and structured
-    address the first time it is needed (under the venue's row lock, so two tablets asking at
-    once make one)."""
+    """The venue's Terminal location, created in Stripe the first time it is needed from the
+    venue's name and structured address, with a Configuration of its own that carries the
+    venue's on-reader tipping (under the venue's row lock: two tablets asking at once make
+    one)."""
     location = TerminalLocation.objects.filter(venue=venue).first()
     if location is not None:
         return location
@@ -608,10 +663,72 @@ def terminal_location_ensure(*, venue) -> TerminalLocation:
         location = TerminalLocation.objects.filter(venue=venue).first()
         if location is not None:
             return location
-        created = stripe_api.location_create(display_name=venue.name[:120], address=address)
-        return TerminalLocation.objects.create(
-            venue=venue, stripe_id=created["id"], display_name=venue.name[:120]
+        tipping = terminal_tipping(venue)
+        configuration = stripe_api.configuration_create(
+            name=f"Brigade: {venue.name}"[:100], tipping=tipping
         )
+        created = stripe_api.location_create(
+            display_name=venue.name[:120], address=address, configuration=configuration["id"]
+        )
+        return TerminalLocation.objects.create(
+            venue=venue,
+            stripe_id=created["id"],
+            display_name=venue.name[:120],
+            configuration_id=configuration["id"],
+            tipping=tipping,
+        )
+
+
+def terminal_configuration_ensure(*, venue) -> TerminalLocation:
+    """Keep the readers' tipping what the venue's presets say: the location's Configuration is
+    created (an older location has none) or updated when the presets changed since it was last
+    set. Called before a payment with the tip on the reader, and when the venue is saved."""
+    venue = Venue.objects.get(pk=venue.pk)  # the presets as they are now
+    location = terminal_location_ensure(venue=venue)
+    wanted = terminal_tipping(venue)
+    if location.configuration_id and location.tipping == wanted:
+        return location
+    with transaction.atomic():
+        location = TerminalLocation.objects.select_for_update().get(pk=location.pk)
+        if location.configuration_id and location.tipping == wanted:
+            return location
+        if location.configuration_id:
+            stripe_api.configuration_update(location.configuration_id, tipping=wanted)
+        else:
+            configuration = stripe_api.configuration_create(
+                name=f"Brigade: {venue.name}"[:100], tipping=wanted
+            )
+            stripe_api.location_set_configuration(
+                location.stripe_id, configuration=configuration["id"]
+            )
+            location.configuration_id = configuration["id"]
+        location.tipping = wanted
+        location.save(update_fields=["configuration_id", "tipping"])
+    return location
+
+
+def reader_tip_suggestions(*, reader: CardReader, currency: str, eligible: int) -> list[dict]:
+    """What a reader offers the guest for a pre-tip amount `eligible`, from its location's
+    Configuration at Stripe (else the account's default): percentages of it, or with smart tips
+    the fixed amounts below the threshold. [] when it shows no tipping screen."""
+    state = stripe_api.reader_retrieve(reader.stripe_id)
+    location_id = state.get("location")
+    location_id = location_id.get("id") if isinstance(location_id, dict) else location_id
+    configuration = None
+    if location_id:
+        override = stripe_api.location_retrieve(location_id).get("configuration_overrides")
+        if override:
+            configuration = stripe_api.configuration_retrieve(override)
+    if configuration is None:
+        configuration = stripe_api.configuration_account_default() or {}
+    spec = (configuration.get("tipping") or {}).get(currency.lower()) or {}
+    threshold = spec.get("smart_tip_threshold")
+    if threshold and eligible < threshold and spec.get("fixed_amounts"):
+        return [{"percent": None, "amount": a} for a in spec["fixed_amounts"]]
+    return [
+        {"percent": p, "amount": percent_of(eligible, Decimal(p))}
+        for p in spec.get("percentages") or []
+    ]
 
 
 def card_reader_register(*, venue, label: str, registration_code: str) -> CardReader:

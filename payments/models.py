@@ -380,6 +380,14 @@ class TerminalLocation(models.Model):
     venue = models.OneToOneField(Venue, on_delete=models.CASCADE, related_name="terminal_location")
     stripe_id = models.CharField(_("Stripe location id"), max_length=255, unique=True)
     display_name = models.CharField(_("name"), max_length=120)
+    # The location's Terminal Configuration (configuration_overrides): on-reader tipping from
+    # the venue's presets, and the tipping it was last given (payments.card keeps it current).
+    configuration_id = models.CharField(
+        _("Stripe configuration id"), max_length=255, blank=True, editable=False
+    )
+    tipping = models.JSONField(
+        _("tipping on the readers"), default=dict, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("Terminal location")

@@ -207,11 +207,54 @@ def reader_present_test_card(reader_id: str, *, number: str, tip: int = 0) -> di
     )
 
 
-def location_create(*, display_name: str, address: dict) -> dict:
+def location_create(*, display_name: str, address: dict, configuration: str | None) -> dict:
+    """A Terminal location (`address` holds only filled-in parts: Stripe refuses empty
+    strings), its readers configured by `configuration` (configuration_overrides)."""
+    params: dict = {"display_name": display_name, "address": address}
+    if configuration:
+        params["configuration_overrides"] = configuration
+    return _call(_client().v1.terminal.locations.create, params=params)
+
+
+def location_retrieve(location_id: str) -> dict:
+    return _call(_client().v1.terminal.locations.retrieve, location_id)
+
+
+def location_set_configuration(location_id: str, *, configuration: str) -> dict:
     return _call(
-        _client().v1.terminal.locations.create,
-        params={"display_name": display_name, "address": address},
+        _client().v1.terminal.locations.update,
+        location_id,
+        params={"configuration_overrides": configuration},
     )
+
+
+def configuration_create(*, name: str, tipping: dict | None) -> dict:
+    """A Terminal Configuration: `tipping` is {currency: {percentages, fixed_amounts,
+    smart_tip_threshold}} for on-reader tips (None: no tipping screen)."""
+    params: dict = {"name": name}
+    if tipping:
+        params["tipping"] = tipping
+    return _call(_client().v1.terminal.configurations.create, params=params)
+
+
+def configuration_update(configuration_id: str, *, tipping: dict | None) -> dict:
+    """Replace the Configuration's tipping (None unsets it: the readers stop offering tips)."""
+    return _call(
+        _client().v1.terminal.configurations.update,
+        configuration_id,
+        params={"tipping": tipping or ""},
+    )
+
+
+def configuration_retrieve(configuration_id: str) -> dict:
+    return _call(_client().v1.terminal.configurations.retrieve, configuration_id)
+
+
+def configuration_account_default() -> dict | None:
+    found = _call(
+        _client().v1.terminal.configurations.list, params={"is_account_default": True, "limit": 1}
+    )
+    return (found.get("data") or [None])[0]
 
 
 def connection_token_create(*, location: str | None) -> dict:

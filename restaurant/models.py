@@ -21,6 +21,21 @@ def default_tip_presets() -> list[int]:
     return [5, 10, 15]
 
 
+def smart_tips_problem(threshold, amounts) -> str | None:
+    """Why smart tips (fixed amounts below a threshold) cannot be set so, or None."""
+    if amounts in (None, ""):
+        amounts = []
+    if not isinstance(amounts, list) or not all(
+        isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in amounts
+    ):
+        return _("Fixed tip amounts are whole amounts in cents above 0, for example [100, 200].")
+    if len(amounts) > 3:
+        return _("A card reader shows at most three fixed tip amounts.")
+    if threshold and not amounts:
+        return _("Smart tips need the fixed amounts to offer below the threshold.")
+    return None
+
+
 class Venue(models.Model):
     class Language(models.TextChoices):
         ENGLISH = "en", _("English")
@@ -50,6 +65,20 @@ class Venue(models.Model):
         default=default_tip_presets,
         blank=True,
         help_text=_("Whole percentages offered as tip buttons, for example [5, 10, 15]."),
+    )
+    tip_smart_threshold = models.PositiveIntegerField(
+        _("smart tips below (minor units)"),
+        default=0,
+        help_text=_(
+            "On the card readers: below this amount (in cents) the guest is offered the fixed "
+            "tip amounts instead of percentages; 0 turns smart tips off."
+        ),
+    )
+    tip_fixed_amounts = models.JSONField(
+        _("fixed tip amounts (minor units)"),
+        default=list,
+        blank=True,
+        help_text=_("Up to three amounts in cents for smart tips, for example [100, 200, 300]."),
     )
     cash_rounding = models.PositiveIntegerField(
         _("cash rounding step"),
@@ -161,6 +190,9 @@ class Venue(models.Model):
             raise ValidationError(
                 {"tip_presets": _("Tip presets must be a list of whole percentages from 1 to 100.")}
             )
+        problem = smart_tips_problem(self.tip_smart_threshold, self.tip_fixed_amounts)
+        if problem:
+            raise ValidationError({"tip_fixed_amounts": problem})
 
 
 class StaffMember(models.Model):

@@ -209,6 +209,16 @@ LOCATION_WRITE = _names(
     "address address_kana address_kanji configuration_overrides display_name "
     "display_name_kana display_name_kanji expand metadata phone"
 )
+CONFIGURATION_WRITE = _names(
+    "bbpos_wisepad3 bbpos_wisepos_e cellular expand name offline reader_security reboot_window "
+    "stripe_s700 stripe_s710 stripe_t600 tipping verifone_m425 verifone_p400 verifone_p630 "
+    "verifone_ux700 verifone_v660p wifi"
+)
+# the currencies a Configuration's tipping takes (the SDK's ConfigurationCreateParamsTipping)
+TIPPING_CURRENCIES = _names(
+    "aed aud cad chf czk dkk eur gbp gip hkd huf jpy mxn myr nok nzd pln ron sek sgd usd"
+)
+TIPPING_KEYS = ("fixed_amounts", "percentages", "smart_tip_threshold")
 ADDRESS = ("city", "country", "line1", "line2", "postal_code", "state")
 # Terminal location addresses: countries whose addresses need a state (province, region) and
 # countries without postal codes. Stripe's own lists are longer; these are the ones modelled.
@@ -231,6 +241,7 @@ _EXPANDABLE_PREFIXES = {
     "pm_": "payment_methods",
     "tml_": "locations",
     "tmr_": "readers",
+    "tmc_": "configurations",
 }
 
 
@@ -278,6 +289,7 @@ class EmulatorState:
             self.refunds: dict[str, dict] = {}
             self.payment_methods: dict[str, dict] = {}
             self.locations: dict[str, dict] = {}
+            self.configurations: dict[str, dict] = {}
             self.readers: dict[str, dict] = {}
             self.events: dict[str, dict] = {}
             self.idempotency: dict[str, dict] = {}
@@ -287,6 +299,9 @@ class EmulatorState:
                 "drop_response_next": [],
                 "fail_next_http": [],
             }
+            # Every account has a default Configuration (no tipping until it is given some).
+            default = self._new_configuration(name=None, default=True)
+            self.configurations[default["id"]] = default
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -977,7 +992,7 @@ class EmulatorState:
             "id": new_id("tml_", 14),
             "object": "terminal.location",
             "address": self._address(params, None),
-            "configuration_overrides": forms.string(params, "configuration_overrides"),
+            "configuration_overrides": self._configuration_ref(params),
             "display_name": display_name,
             "livemode": False,
             "metadata": forms.apply_metadata({}, params),
@@ -999,6 +1014,8 @@ class EmulatorState:
         location["address"] = address
         if "phone" in params:
             location["phone"] = forms.string(params, "phone") or None
+        if "configuration_overrides" in params:
+            location["configuration_overrides"] = self._configuration_ref(params, unset=True)
         location["metadata"] = forms.apply_metadata(location["metadata"], params)
         return location
 
@@ -1010,6 +1027,141 @@ class EmulatorState:
     def list_locations(self, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, LIST)
         return self._list(self.locations, params, "/v1/terminal/locations")
+
+    def _configuration_ref(self, params: dict, unset: bool = False) -> str | None:
+        """`configuration_overrides`: an existing Configuration's id ("" unsets, on update)."""
+        value = forms.string(params, "configuration_overrides")
+        if value is None or (value == "" and unset):
+            return None
+        if value == "":
+            raise errors.empty("configuration_overrides")
+        self._get(self.configurations, "terminal.configuration", value, "configuration_overrides")
+        return value
+
+    # --- terminal: configurations (on-reader tipping) --------------------------------------
+
+    @staticmethod
+    def _new_configuration(name: str | None, default: bool = False) -> dict:
+        return {
+            "id": new_id("tmc_", 14),
+            "object": "terminal.configuration",
+            "is_account_default": default,
+            "livemode": False,
+            "name": name,
+            "tipping": None,
+        }
+
+    def _tipping(self, params: dict, current: dict | None) -> dict | None:
+        """`tipping[<currency>][percentages|fixed_amounts|smart_tip_threshold]`, checked."""
+        if "tipping" not in params:
+            return current
+        raw = forms.hash_param(params, "tipping")
+        if not raw:  # tipping="" unsets it
+            return None
+        forms.check_known(raw, TIPPING_CURRENCIES, "tipping")
+        tipping = copy.deepcopy(current) if current else {}
+        for currency, spec in raw.items():
+            prefix = f"tipping[{currency}]"
+            if not isinstance(spec, dict):
+                raise errors.invalid(prefix, f"Invalid object: {prefix} must be a hash")
+            forms.check_known(spec, set(TIPPING_KEYS), prefix)
+            entry: dict[str, Any] = dict.fromkeys(TIPPING_KEYS)
+            for key in ("fixed_amounts", "percentages"):
+                if key in spec:
+                    values = spec[key] if isinstance(spec[key], list) else None
+                    if values is None:
+                        raise errors.invalid(f"{prefix}[{key}]", "Invalid array")
+                    lowest = 1 if key == "percentages" else 0
+                    numbers = [
+                        forms.integer(
+                            {f"{prefix}[{key}][{i}]": v}, f"{prefix}[{key}][{i}]", minimum=lowest
+                        )
+                        for i, v in enumerate(values)
+                    ]
+                    if len(numbers) > 3:
+                        raise errors.invalid(
+                            f"{prefix}[{key}]",
+                            "The reader shows at most three tip suggestions: give up to 3 values.",
+                        )
+                    if key == "percentages" and any(n > 100 for n in numbers):
+                        raise errors.invalid(f"{prefix}[{key}]", "Tip percentages are at most 100.")
+                    entry[key] = numbers
+            entry["smart_tip_threshold"] = forms.integer(spec, "smart_tip_threshold", minimum=0)
+            if entry["smart_tip_threshold"] is not None and not (
+                entry["fixed_amounts"] and entry["percentages"]
+            ):
+                raise errors.invalid(
+                    f"{prefix}[smart_tip_threshold]",
+                    "Smart tips need fixed_amounts (shown below the threshold) and percentages "
+                    "(shown above it).",
+                )
+            tipping[currency] = entry
+        shapes = {tuple(k for k in TIPPING_KEYS if e[k] is not None) for e in tipping.values()}
+        if len(shapes) > 1:
+            raise errors.invalid(
+                "tipping",
+                "When tipping is set for more than one currency, give the same keys "
+                "(percentages, fixed_amounts, smart_tip_threshold) for each.",
+            )
+        return tipping
+
+    def create_configuration(self, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, CONFIGURATION_WRITE)
+        configuration = self._new_configuration(forms.string(params, "name"))
+        configuration["tipping"] = self._tipping(params, None)
+        self.configurations[configuration["id"]] = configuration
+        return configuration
+
+    def retrieve_configuration(self, config_id: str, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, {"expand"})
+        return self._get(self.configurations, "terminal.configuration", config_id, "configuration")
+
+    def update_configuration(self, config_id: str, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, CONFIGURATION_WRITE)
+        configuration = self._get(
+            self.configurations, "terminal.configuration", config_id, "configuration"
+        )
+        tipping = self._tipping(params, configuration["tipping"])
+        if "name" in params:
+            configuration["name"] = forms.string(params, "name") or None
+        configuration["tipping"] = tipping
+        return configuration
+
+    def delete_configuration(self, config_id: str, params: dict, ctx: RequestContext) -> dict:
+        configuration = self._get(
+            self.configurations, "terminal.configuration", config_id, "configuration"
+        )
+        if configuration["is_account_default"]:
+            raise StripeAPIError(
+                "The account's default Configuration cannot be deleted.", param="configuration"
+            )
+        del self.configurations[config_id]
+        for location in self.locations.values():
+            if location["configuration_overrides"] == config_id:
+                location["configuration_overrides"] = None
+        return {"id": config_id, "object": "terminal.configuration", "deleted": True}
+
+    def list_configurations(self, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, LIST | {"is_account_default"})
+        wanted = forms.boolean(params, "is_account_default")
+        return self._list(
+            self.configurations,
+            params,
+            "/v1/terminal/configurations",
+            keep=lambda c: wanted is None or c["is_account_default"] == wanted,
+        )
+
+    def reader_tipping(self, reader: dict, currency: str) -> dict | None:
+        """The tip suggestions a reader shows for `currency`: its location's Configuration
+        (configuration_overrides), else the account default; None: no tipping screen."""
+        location = self.locations.get(reader.get("location") or "")
+        config_id = location and location.get("configuration_overrides")
+        configuration = self.configurations.get(config_id or "")
+        if configuration is None:
+            configuration = next(
+                (c for c in self.configurations.values() if c["is_account_default"]), None
+            )
+        return ((configuration or {}).get("tipping") or {}).get(currency)
 
     def create_connection_token(self, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, {"expand", "location"})
@@ -1177,10 +1329,13 @@ class EmulatorState:
             "status": "in_progress",
             "type": "process_payment_intent",
         }
+        skip = bool(config and config.get("skip_tipping"))
         self.reader_jobs[reader_id] = {
             "kind": "process_payment_intent",
             "payment_intent": pi_id,
-            "skip_tipping": bool(config and config.get("skip_tipping")),
+            "skip_tipping": skip,
+            # The reader offers tips only with a tipping Configuration for this currency.
+            "tipping": None if skip else self.reader_tipping(reader, pi["currency"]),
         }
         return reader
 
@@ -1297,7 +1452,7 @@ class EmulatorState:
                 ctx,
             )
             return reader
-        self._authorize(reader, pi, number, 0 if job["skip_tipping"] else tip, ctx)
+        self._authorize(reader, pi, number, tip if job.get("tipping") else 0, ctx)
         return reader
 
     def tap_to_pay(self, pi_id: str, number: str, tip: int, ctx: RequestContext) -> dict:
@@ -1554,6 +1709,7 @@ class EmulatorState:
                 "refunds": list(self.refunds.values()),
                 "payment_methods": list(self.payment_methods.values()),
                 "locations": list(self.locations.values()),
+                "configurations": list(self.configurations.values()),
                 "readers": list(self.readers.values()),
                 "events": [
                     {"id": e["id"], "type": e["type"], "created": e["created"]}

@@ -651,3 +651,138 @@ def test_every_call_brigade_makes_conforms_to_the_pinned_sdk(bistro, till, recei
     }, seen
     assert sum(e["kind"] == "event" for e in traffic) > 10
     assert stripe_conformance.check_traffic(traffic) == []
+
+
+# --- on-reader tipping: a Terminal Configuration per venue, from its tip presets ---------------
+
+
+def configuration_of(emulator, location: TerminalLocation) -> dict:
+    with emulator.state.lock:
+        assert emulator.state.locations[location.stripe_id]["configuration_overrides"] == (
+            location.configuration_id
+        )
+        return dict(emulator.state.configurations[location.configuration_id])
+
+
+def tip_on_reader(bistro, reader, table, item, tip: int, tab=None) -> Payment:
+    if tab is None:
+        tab, _ = table_check(bistro, table=table, lines=[(item, 1)])
+    payment = card.card_payment_start(
+        tab=tab, actor=bistro.server, reader_id=reader.pk, tip_on_reader=True
+    )
+    stripe_api.reader_present_test_card(reader.stripe_id, number=VISA, tip=tip)
+    return card.card_payment_sync(payment=payment)
+
+
+def test_the_readers_offer_the_venues_tip_presets_and_follow_them(bistro, till, stripe_on):
+    reader = card.card_reader_register(
+        venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
+    )
+    location = TerminalLocation.objects.get(venue=bistro.venue)
+    configuration = configuration_of(stripe_on, location)
+    assert configuration["tipping"] == {
+        "eur": {"percentages": [5, 10, 15], "fixed_amounts": None, "smart_tip_threshold": None}
+    }
+    paid = tip_on_reader(bistro, reader, bistro.table12, bistro.steak, tip=245)
+    assert (paid.status, paid.tip) == ("succeeded", 245)
+
+    # new presets, smart tips below €10: the next payment with the tip on the reader uses them
+    venue = bistro.venue
+    venue.tip_presets, venue.tip_smart_threshold, venue.tip_fixed_amounts = (
+        [10, 15, 18, 20],
+        1000,
+        [100, 200],
+    )
+    venue.save()
+    tab, _ = table_check(bistro, table=bistro.table5, lines=[(bistro.beer, 1)])
+    waiting = card.card_payment_start(
+        tab=tab, actor=bistro.server, reader_id=reader.pk, tip_on_reader=True
+    )
+    assert configuration_of(stripe_on, location)["tipping"] == {
+        "eur": {
+            "percentages": [10, 15, 18],
+            "fixed_amounts": [100, 200],
+            "smart_tip_threshold": 1000,
+        }
+    }
+    # a €4.50 beer is below the threshold: the reader offers the fixed amounts
+    assert card.reader_tip_suggestions(reader=reader, currency="eur", eligible=450) == [
+        {"percent": None, "amount": 100},
+        {"percent": None, "amount": 200},
+    ]
+    assert card.reader_tip_suggestions(reader=reader, currency="eur", eligible=2450) == [
+        {"percent": 10, "amount": 245},
+        {"percent": 15, "amount": 368},
+        {"percent": 18, "amount": 441},
+    ]
+    card.card_payment_cancel(payment=waiting, actor=bistro.server)
+
+    # no presets: the Configuration's tipping is unset and the reader takes no tip
+    venue.tip_presets = []
+    venue.save()
+    paid = tip_on_reader(bistro, reader, None, None, tip=300, tab=tab)
+    assert configuration_of(stripe_on, location)["tipping"] is None
+    assert (paid.status, paid.tip) == ("succeeded", 0)
+    assert card.reader_tip_suggestions(reader=reader, currency="eur", eligible=450) == []
+
+
+def test_a_location_made_before_configurations_gets_one(bistro, till, stripe_on):
+    created = stripe_api.location_create(
+        display_name="Bistro", address=card.location_address(bistro.venue), configuration=None
+    )
+    location = TerminalLocation.objects.create(
+        venue=bistro.venue, stripe_id=created["id"], display_name="Bistro"
+    )
+    reader = card.card_reader_register(
+        venue=bistro.venue, label="Old reader", registration_code="simulated-wpe"
+    )
+    paid = tip_on_reader(bistro, reader, bistro.table12, bistro.steak, tip=200)
+    assert (paid.status, paid.tip) == ("succeeded", 200)
+    location.refresh_from_db()
+    assert location.configuration_id.startswith("tmc_")
+    assert configuration_of(stripe_on, location)["tipping"]["eur"]["percentages"] == [5, 10, 15]
+
+
+def test_saving_the_venue_in_the_admin_updates_the_readers_tips(client, bistro, stripe_on):
+    card.card_reader_register(venue=bistro.venue, label="Bar", registration_code="simulated-wpe")
+    owner = bistro.manager  # managers may not edit the venue; make one an owner for this
+    owner.role = "owner"
+    owner.save()
+    owner.user.is_staff = True
+    owner.user.save()
+    client.force_login(owner.user)
+    venue = bistro.venue
+    change = reverse("admin:restaurant_venue_change", args=[venue.pk])
+    form = client.get(change).context["adminform"].form
+    data = {
+        name: ("on" if value is True else value)
+        for name, value in form.initial.items()
+        if value is not None and value is not False and name in form.fields
+    }
+    data.update(tip_presets="[8, 12]", tip_fixed_amounts="[]", tip_smart_threshold="0")
+    response = client.post(change, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    location = TerminalLocation.objects.get(venue=venue)
+    assert configuration_of(stripe_on, location)["tipping"]["eur"]["percentages"] == [8, 12]
+    assert location.tipping == {"eur": {"percentages": [8, 12]}}
+
+
+def test_the_simulated_readers_page_shows_the_tips_the_reader_offers(client, bistro, stripe_on):
+    reader = card.card_reader_register(
+        venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
+    )
+    user = bistro.manager.user
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    tab, _ = table_check(bistro, lines=[(bistro.steak, 1)])
+    card.card_payment_start(tab=tab, actor=bistro.server, reader_id=reader.pk, tip_on_reader=True)
+    page = client.get(reverse("payments:readers")).content.decode()
+    assert 'value="368" data-percent="15"' in page  # 15% of the €24.50 steak
+    # with smart tips below €30, a €24.50 steak gets the fixed amounts
+    bistro.venue.tip_smart_threshold, bistro.venue.tip_fixed_amounts = 3000, [100, 250]
+    bistro.venue.save()
+    card.terminal_configuration_ensure(venue=bistro.venue)
+    page = client.get(reverse("payments:readers")).content.decode()
+    assert 'data-percent="15"' not in page
+    assert 'value="100" data-fixed' in page and 'value="250" data-fixed' in page

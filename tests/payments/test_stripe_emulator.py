@@ -112,8 +112,15 @@ def client(emu):
     return stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=2)
 
 
+TIPPING = {"eur": {"percentages": [5, 10, 15]}}
+
+
 @pytest.fixture
 def reader(client):
+    """A simulated WisePOS E at a location whose Configuration offers tips in euros."""
+    configuration = client.v1.terminal.configurations.create(
+        params={"name": "Bistro", "tipping": TIPPING}
+    )
     location = client.v1.terminal.locations.create(
         params={
             "display_name": "Bistro",
@@ -123,6 +130,7 @@ def reader(client):
                 "postal_code": "1015",
                 "country": "NL",
             },
+            "configuration_overrides": configuration.id,
         }
     )
     return client.v1.terminal.readers.create(
@@ -322,6 +330,74 @@ def test_approve_with_on_reader_tip_then_capture(client, emu, reader):
         "charge.captured",
         "payment_intent.succeeded",
     ]
+
+
+def test_tips_on_the_reader_need_a_tipping_configuration_for_the_currency(client, emu):
+    def location(**extra):
+        return client.v1.terminal.locations.create(
+            params={"display_name": "Bar", "address": AMSTERDAM, **extra}
+        )
+
+    def tip_taken(location_id, currency="eur") -> int:
+        reader = client.v1.terminal.readers.create(
+            params={"registration_code": "simulated-wpe", "location": location_id}
+        )
+        pi = new_pi(client, 2000, currency=currency)
+        client.v1.terminal.readers.process_payment_intent(
+            reader.id,
+            params={
+                "payment_intent": pi.id,
+                "process_config": {"tipping": {"amount_eligible": 2000}},
+            },
+        )
+        present(client, reader, tip=300)
+        pi = client.v1.payment_intents.retrieve(pi.id)
+        return pi.amount - 2000
+
+    plain = location()
+    assert tip_taken(plain.id) == 0  # no Configuration with tipping: no tip screen, no tip
+    configuration = client.v1.terminal.configurations.create(
+        params={
+            "tipping": {
+                "eur": {
+                    "percentages": [5, 10, 15],
+                    "fixed_amounts": [100, 200, 300],
+                    "smart_tip_threshold": 1000,
+                }
+            }
+        }
+    )
+    assert configuration.id.startswith("tmc_") and configuration.is_account_default is False
+    assert configuration.tipping.eur.smart_tip_threshold == 1000
+    tipping = location(configuration_overrides=configuration.id)
+    assert tip_taken(tipping.id) == 300
+    assert tip_taken(tipping.id, currency="gbp") == 0  # tipping is per currency
+    # the account default Configuration applies where a location has no override
+    [default] = client.v1.terminal.configurations.list(params={"is_account_default": True}).data
+    client.v1.terminal.configurations.update(default.id, params={"tipping": TIPPING})
+    assert tip_taken(plain.id) == 300
+    client.v1.terminal.configurations.update(default.id, params={"tipping": ""})
+    assert tip_taken(plain.id) == 0
+    # unset the override: back to the default (no tipping)
+    client.v1.terminal.locations.update(tipping.id, params={"configuration_overrides": ""})
+    assert tip_taken(tipping.id) == 0
+
+    def refused(tipping):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.terminal.configurations.create(params={"tipping": tipping})
+        return exc.value.code, exc.value.param
+
+    assert refused({"xyz": {"percentages": [5]}}) == ("parameter_unknown", "tipping[xyz]")
+    assert refused({"eur": {"percentages": [5, 10, 15, 20]}})[1] == "tipping[eur][percentages]"
+    assert refused({"eur": {"percentages": [5], "smart_tip_threshold": 500}})[1] == (
+        "tipping[eur][smart_tip_threshold]"
+    )
+    assert refused({"eur": {"percentages": [5]}, "usd": {"fixed_amounts": [100]}})[1] == "tipping"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        location(configuration_overrides="tmc_missing")
+    assert exc.value.code == "resource_missing"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.terminal.configurations.delete(default.id)
 
 
 def test_skip_tipping_ignores_amount_tip(client, reader):
