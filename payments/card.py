@@ -172,7 +172,15 @@ def card_payment_start(
         tip_on_reader=tip_on_reader,
         expected_version=expected_version,
     )
-    payment = _ensure_intent(payment)
+    try:
+        payment = _ensure_intent(payment)
+    except stripe_api.StripeFailure as exc:
+        if not exc.in_flight:
+            raise
+        # Another tablet's start is creating this payment's PaymentIntent right now (the same
+        # stored key) and shows it on the reader: this one answers with the payment as it is.
+        payment.refresh_from_db()
+        return payment
     if payment.channel == Payment.Channel.READER and payment.attempts == 0:
         if payment.tip_on_reader:
             terminal_configuration_ensure(venue=tab.venue)  # the reader offers today's presets
@@ -206,17 +214,33 @@ def _ensure_intent(payment: Payment) -> Payment:
     return payment
 
 
-def _present_on_reader(payment: Payment) -> Payment:
-    """Send the PaymentIntent to the reader (a new attempt each time: after a decline, again).
+def _present_on_reader(payment: Payment, *, retry: bool = False) -> Payment:
+    """Show the PaymentIntent on the reader as the payment's next attempt (after a decline,
+    the same PaymentIntent again).
 
-    `terminal_reader_timeout` means the reader may have got it: the reader is asked what it
-    shows; only if it shows something else is the attempt reported as failed, and a retry is
-    a new attempt with the same PaymentIntent.
+    The attempt is taken with a compare-and-set on the count this request read, and taking it
+    clears the previous attempt's failure: from then on every other request sees an attempt in
+    progress. When another tablet's request took it first (two tablets starting or retrying one
+    payment at once), that request sends it and this one answers with the payment as it is. So
+    each attempt is sent once, under its own key stored before the call, and a count read a
+    moment ago can never pick the key of an attempt that was already sent.
+
+    If the reader refuses (busy, offline, the PaymentIntent in the wrong state), the attempt did
+    not happen: the count, the previous failure and the key are put back; a start then records
+    the refusal on its new payment for the tablet ("not taken, try again"), a retry leaves
+    everything as it was. `terminal_reader_timeout` (or no answer) means the reader may have got
+    it, and `idempotency_key_in_use` that another request is sending it: the reader is asked
+    what it shows before anything is reported.
     """
-    Payment.objects.filter(pk=payment.pk).update(
-        attempts=payment.attempts + 1, failure_code="", failure_message=""
-    )
-    payment.refresh_from_db()
+    seen = (payment.attempts, payment.failure_code, payment.failure_message)
+    attempt = payment.attempts + 1
+    taken = Payment.objects.filter(
+        pk=payment.pk, status=Payment.Status.PENDING, attempts=payment.attempts
+    ).update(attempts=attempt, failure_code="", failure_message="")
+    if not taken:  # another request took this attempt: it is in flight there
+        payment.refresh_from_db()
+        return payment
+    operation = f"process-{attempt}"
     view = _part_view(payment)
     eligible = None
     if payment.tip_on_reader:
@@ -227,32 +251,60 @@ def _present_on_reader(payment: Payment) -> Payment:
             payment.reader.stripe_id,
             pi_id=payment.stripe_payment_intent,
             tip_eligible=eligible,
-            idempotency_key=_key(payment, f"process-{payment.attempts}"),
+            idempotency_key=_key(payment, operation),
         )
     except stripe_api.StripeFailure as exc:
-        if exc.maybe_delivered:
-            reader = _reader_state(payment)
-            action = (reader or {}).get("action") or {}
-            shown = (action.get("process_payment_intent") or {}).get("payment_intent")
-            if shown == payment.stripe_payment_intent:
-                return payment  # it got there: wait for the card
-        _failed_attempt(payment, exc.code, exc.message)
+        if exc.maybe_delivered and _shown_on_reader(payment) == payment.stripe_payment_intent:
+            return _attempt_started(payment, had_failure=bool(seen[1]))  # wait for the card
+        if exc.in_flight:  # still being sent by the request that holds its key
+            payment.refresh_from_db()
+            return payment
+        with transaction.atomic():  # refused: the attempt did not happen
+            StripeCall.objects.filter(payment=payment, operation=operation).delete()
+            Payment.objects.filter(pk=payment.pk, attempts=attempt).update(
+                attempts=seen[0], failure_code=seen[1], failure_message=seen[2]
+            )
+        if not retry:
+            _failed_attempt(payment, exc.code, exc.message)
+        payment.refresh_from_db()
         raise
+    return _attempt_started(payment, had_failure=bool(seen[1]))
+
+
+def _attempt_started(payment: Payment, *, had_failure: bool) -> Payment:
+    """The reader shows the payment: tablets that showed the last attempt's failure update."""
+    payment.refresh_from_db()
+    if had_failure:
+        _tell_tablets(payment)
     return payment
 
 
-def _reader_state(payment: Payment) -> dict | None:
+def _reader_action(payment: Payment) -> dict:
+    """What the payment's reader shows now ({} when Stripe could not be asked)."""
     try:
-        return stripe_api.reader_retrieve(payment.reader.stripe_id)
+        state = stripe_api.reader_retrieve(payment.reader.stripe_id)
     except stripe_api.StripeFailure:
+        return {}
+    return state.get("action") or {}
+
+
+def _shown_on_reader(payment: Payment) -> str | None:
+    """The PaymentIntent the reader is busy with, if it is busy with one."""
+    action = _reader_action(payment)
+    if action.get("status") != "in_progress":
         return None
+    intent = (action.get("process_payment_intent") or {}).get("payment_intent")
+    return intent.get("id") if isinstance(intent, dict) else intent
 
 
 def _failed_attempt(payment: Payment, code: str, message: str) -> None:
-    Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
-        failure_code=code[:60], failure_message=message[:255]
+    changed = (
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING)
+        .exclude(failure_code=code[:60], failure_message=message[:255])
+        .update(failure_code=code[:60], failure_message=message[:255])
     )
-    _tell_tablets(payment)
+    if changed:
+        _tell_tablets(payment)
 
 
 def _tell_tablets(payment: Payment) -> None:
@@ -267,7 +319,11 @@ def _part_view(payment: Payment):
 
 
 def card_payment_retry(*, payment: Payment, actor: StaffMember) -> Payment:
-    """After a decline (or a reader that did not answer): show the same payment again."""
+    """After a decline (or a reader that did not take it): show the same payment again.
+
+    The reader is looked at first. Showing this very payment already (a second tap on "try
+    again", another tablet's retry): there is nothing to do, and nothing changes. Busy with
+    another payment: refused with `terminal_reader_busy`, and nothing changes either."""
     permissions.require(actor, "payment.take")
     payment = _pending_card(payment, actor)
     if payment.channel != Payment.Channel.READER:
@@ -275,9 +331,26 @@ def card_payment_retry(*, payment: Payment, actor: StaffMember) -> Payment:
     payment = card_payment_sync(payment=payment)
     if payment.status != Payment.Status.PENDING:
         return payment
+    shown = _shown_on_reader(payment)
+    if shown == payment.stripe_payment_intent:
+        return payment
+    if payment.attempts and not payment.failure_code:
+        # No failure heard of: the attempt is on the reader, or another tablet is sending it
+        # right now. Unless the reader says it failed (a webhook still on its way), nothing is
+        # sent again.
+        _reader_failed(payment)
+        payment.refresh_from_db()
+        if not payment.failure_code:
+            return payment
+    if shown:
+        raise stripe_api.StripeFailure(
+            _("The reader is busy with another payment: finish or cancel it there first."),
+            code="terminal_reader_busy",
+            http_status=400,
+        )
     if payment.tip_on_reader:
         terminal_configuration_ensure(venue=payment.tab.venue)
-    return _present_on_reader(payment)
+    return _present_on_reader(payment, retry=True)
 
 
 def _pending_card(payment: Payment, actor: StaffMember) -> Payment:
@@ -303,11 +376,24 @@ def card_payment_sync(*, payment: Payment) -> Payment:
         return payment
     intent = stripe_api.payment_intent_retrieve(payment.stripe_payment_intent)
     if intent.get("status") == "requires_capture":
-        intent = stripe_api.payment_intent_capture(
-            payment.stripe_payment_intent,
-            amount_to_capture=intent.get("amount_capturable") or intent["amount"],
-            idempotency_key=_key(payment, "capture"),
-        )
+        try:
+            intent = stripe_api.payment_intent_capture(
+                payment.stripe_payment_intent,
+                amount_to_capture=intent.get("amount_capturable") or intent["amount"],
+                idempotency_key=_key(payment, "capture"),
+            )
+        except stripe_api.StripeFailure as exc:
+            if not exc.in_flight:
+                raise
+            return payment  # a webhook and a poll at once: the other one captures and records
+    if (
+        intent.get("status") == "requires_payment_method"
+        and intent.get("last_payment_error")
+        and payment.channel == Payment.Channel.READER
+        and _shown_on_reader(payment) == payment.stripe_payment_intent
+    ):
+        # The decline is an earlier attempt's: the reader shows the payment again.
+        intent = {**intent, "last_payment_error": None}
     return _record(payment.pk, intent)
 
 
@@ -352,10 +438,12 @@ def _record(payment_id: int, intent: dict) -> Payment:
         order_services.check_bump(tab)
     elif status == "requires_payment_method" and intent.get("last_payment_error"):
         error = intent["last_payment_error"]
-        payment.failure_code = (error.get("decline_code") or error.get("code") or "")[:60]
-        payment.failure_message = (error.get("message") or _("Declined."))[:255]
-        payment.save(update_fields=["failure_code", "failure_message", "updated_at"])
-        order_services.check_changed(tab)
+        code = (error.get("decline_code") or error.get("code") or "")[:60]
+        message = (error.get("message") or _("Declined."))[:255]
+        if (payment.failure_code, payment.failure_message) != (code, message):
+            payment.failure_code, payment.failure_message = code, message
+            payment.save(update_fields=["failure_code", "failure_message", "updated_at"])
+            order_services.check_changed(tab)
     return payment
 
 
@@ -377,6 +465,8 @@ def card_payment_cancel(*, payment: Payment, actor: StaffMember) -> Payment:
                 payment.stripe_payment_intent, idempotency_key=_key(payment, "cancel")
             )
         except stripe_api.StripeFailure as exc:
+            if exc.in_flight:  # canceled from another tablet this very moment
+                return Payment.objects.get(pk=payment.pk)
             if exc.code != "payment_intent_unexpected_state":
                 raise
             return card_payment_sync(payment=payment)  # it was paid meanwhile
@@ -492,6 +582,30 @@ def _intent_of(event: dict) -> str | None:
     return None
 
 
+def _reader_failed(payment: Payment) -> None:
+    """A reader action failed: record why, as the reader tells it now (a late event about an
+    earlier attempt changes nothing while the reader shows the payment again). A decline is
+    the API error behind it (`action.api_error`, card_error with its decline code); otherwise
+    the reader's own failure (the guest canceled, a timeout)."""
+    payment = Payment.objects.select_related("reader").get(pk=payment.pk)
+    if payment.reader is None:
+        return
+    action = _reader_action(payment)
+    process = action.get("process_payment_intent") or {}
+    intent = process.get("payment_intent")
+    intent = intent.get("id") if isinstance(intent, dict) else intent
+    if action.get("status") != "failed" or intent != payment.stripe_payment_intent:
+        return
+    error = action.get("api_error") or {}
+    code = error.get("decline_code") or error.get("code") or action.get("failure_code")
+    message = error.get("message") or action.get("failure_message")
+    _failed_attempt(
+        payment,
+        code or "reader_action_failed",
+        message or _("The reader did not take the payment."),
+    )
+
+
 def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
     """Verify, store by event id (a duplicate does nothing), then handle: whatever the event
     says, the PaymentIntent is fetched again, so events can come in any order."""
@@ -511,12 +625,7 @@ def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
     result = "ignored"
     if payment is not None:
         if event.get("type") == "terminal.reader.action_failed" and payment.status == "pending":
-            action = ((event.get("data") or {}).get("object") or {}).get("action") or {}
-            _failed_attempt(
-                payment,
-                action.get("failure_code") or "reader_action_failed",
-                action.get("failure_message") or _("The reader did not take the payment."),
-            )
+            _reader_failed(payment)
         payment = card_payment_sync(payment=payment)
         result = f"payment {payment.pk}: {payment.status}"
     WebhookEvent.objects.filter(pk=stored.pk).update(

@@ -11,6 +11,7 @@ whose answer never came is `maybe_delivered` and must be resolved by retrieving 
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 
 import stripe
@@ -30,6 +31,9 @@ class StripeFailure(DomainError):
     def __init__(self, message: str, *, code: str, maybe_delivered: bool = False, **extra):
         super().__init__(_reader_messages().get(code, message), code=code)
         self.maybe_delivered = maybe_delivered
+        # Another request with the same idempotency key is still running at Stripe (after
+        # waiting for it): it will finish the work; look at the object instead of failing.
+        self.in_flight = code == "idempotency_key_in_use"
         self.extra = extra
         # The reader or the payment is in a state that refuses this: a conflict, not an outage.
         if not maybe_delivered and (extra.get("http_status") or 0) in (400, 402, 404):
@@ -88,26 +92,47 @@ def _plain(obj) -> dict:
     return json.loads(json.dumps(obj.to_dict(recursive=True), default=str))
 
 
+# Waits (seconds) for another request with the same idempotency key to finish at Stripe
+# (409 idempotency_key_in_use: two tablets sending one payment's call at once), after the SDK's
+# own retries: then the same request is sent again and Stripe replays the first one's answer.
+IN_FLIGHT_WAITS = (0.25, 0.5, 1.0, 2.0)
+
+
 def _call(fn, *args, **kwargs) -> dict:
-    try:
-        return _plain(fn(*args, **kwargs))
-    except stripe.APIConnectionError as exc:
-        raise StripeFailure(
-            _("Stripe did not answer; the payment is checked again before anything is retried."),
-            code="stripe_unreachable",
-            maybe_delivered=True,
-        ) from exc
-    except stripe.StripeError as exc:
-        body = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
-        code = exc.code or body.get("code") or "stripe_error"
-        message = body.get("message") or str(exc.user_message or exc) or code
-        raise StripeFailure(
-            message,
-            code=code,
-            maybe_delivered=code == "terminal_reader_timeout" or (exc.http_status or 0) >= 500,
-            decline_code=body.get("decline_code"),
-            http_status=exc.http_status,
-        ) from exc
+    for wait in (*IN_FLIGHT_WAITS, None):
+        try:
+            return _plain(fn(*args, **kwargs))
+        except stripe.APIConnectionError as exc:
+            raise StripeFailure(
+                _(
+                    "Stripe did not answer; the payment is checked again before anything is "
+                    "retried."
+                ),
+                code="stripe_unreachable",
+                maybe_delivered=True,
+            ) from exc
+        except stripe.StripeError as exc:
+            failure = _failure(exc)
+            if not failure.in_flight or wait is None:
+                raise failure from exc
+        time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _failure(exc: stripe.StripeError) -> StripeFailure:
+    body = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
+    code = exc.code or body.get("code") or "stripe_error"
+    message = body.get("message") or str(exc.user_message or exc) or code
+    return StripeFailure(
+        message,
+        code=code,
+        maybe_delivered=(
+            code in ("terminal_reader_timeout", "idempotency_key_in_use")
+            or (exc.http_status or 0) >= 500
+        ),
+        decline_code=body.get("decline_code"),
+        http_status=exc.http_status,
+    )
 
 
 def _options(key: str | None) -> dict:

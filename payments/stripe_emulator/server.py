@@ -92,6 +92,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
 
 _FAULT_KEYS = {
     "timeout_next",
+    "slow_next",
     "drop_response_next",
     "fail_next_http",
     "duplicate_webhooks",
@@ -109,6 +110,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
     notes: list[str] = field(default_factory=list)
+    saved: bool = False  # kept under the request's idempotency key
 
 
 class ControlError(Exception):
@@ -161,6 +163,7 @@ class EmulatorServer:
         if record:
             self.dispatcher.observer = self._record_event
         self.log = log or logger.info
+        self._in_flight: set[str] = set()  # idempotency keys whose request is running
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.emulator = self
         self._thread: threading.Thread | None = None
@@ -305,58 +308,91 @@ class EmulatorServer:
             )
 
         ctx = RequestContext(request_id=request_id, idempotency_key=key, api_version=version)
+        # Idempotency as Stripe does it: a finished request's answer is replayed; a second
+        # request with a key whose first request is still running is refused with 409
+        # idempotency_key_in_use (it is not queued behind it). Other requests run side by side;
+        # only the state changes themselves take the state lock, one at a time.
         with self.state.lock:
             if key:
                 replay = self._replay(key, method, path, params, base_headers)
                 if replay is not None:
                     return replay
-            notes: list[str] = []
-            fail = self.state.take_fault("fail_next_http", op)
-            if fail is not None and not fail["after"]:
-                notes.append(f"fault=fail_next_http:{fail['status']}")
-                return Reply(
-                    fail["status"],
-                    self._api_error_body(fail["status"]),
-                    base_headers,
-                    notes=notes,
-                )
-            try:
-                handler = getattr(self.state, fn)
-                args = (object_id, params, ctx) if object_id is not None else (params, ctx)
-                obj = handler(*args)
-                rendered = self.state.render(obj, params.get("expand"), version)
-                reply = Reply(200, rendered, base_headers)
-                saved = True
-            except StripeAPIError as err:
-                reply = error_reply(err)
-                saved = err.saved
-            reply.notes = notes
-            if fail is not None:  # "after": the work is done, the answer is lost
-                notes.append(f"fault=fail_next_http:{fail['status']}:after")
-                reply = Reply(
-                    fail["status"],
-                    self._api_error_body(fail["status"]),
-                    base_headers,
-                    notes=notes,
-                )
-                saved = True
-            elif reply.status == 200:
-                if self.state.take_fault("timeout_next", op) is not None:
-                    notes.append("fault=timeout")
-                    timeout = StripeAPIError(
-                        "The reader did not respond in time. The action may or may not have "
-                        "been delivered to the reader: retrieve the reader (or wait for a "
-                        "terminal.reader.action_* webhook) to see its current action before "
-                        "retrying.",
-                        code="terminal_reader_timeout",
+                if key in self._in_flight:
+                    err = StripeAPIError(
+                        "There is currently another in-progress request using this "
+                        f"Idempotency-Key (that probably means you submitted twice, and the "
+                        f"other request is still going through): {key}. Please try again "
+                        "later.",
+                        status=409,
+                        type="idempotency_error",
+                        code="idempotency_key_in_use",
+                        saved=False,
                     )
-                    reply = error_reply(timeout, notes)
-                elif self.state.take_fault("drop_response_next", op) is not None:
-                    notes.append("fault=drop_response")
-                    reply.drop = True
-            if key and saved:
-                self._remember(key, method, path, params, reply)
-            return reply
+                    return error_reply(err, ["in_flight"])
+                self._in_flight.add(key)
+            slow = self.state.take_fault("slow_next", op)
+        try:
+            if slow is not None:  # Stripe takes its time: the key stays in flight meanwhile
+                time.sleep(slow["ms"] / 1000)
+            with self.state.lock:
+                reply = self._execute(op, fn, object_id, params, ctx, version, base_headers)
+                if slow is not None:
+                    reply.notes.append(f"fault=slow:{slow['ms']}ms")
+                if key and reply.saved:
+                    self._remember(key, method, path, params, reply)
+                return reply
+        finally:
+            if key:
+                with self.state.lock:
+                    self._in_flight.discard(key)
+
+    def _execute(
+        self, op: str, fn: str, object_id, params: dict, ctx, version: str, base_headers: dict
+    ) -> Reply:
+        """Run one API call on the state (the state lock is held) and apply the faults."""
+        notes: list[str] = []
+
+        def error_reply(err: StripeAPIError) -> Reply:
+            return Reply(err.status, err.body(), {**base_headers, **err.headers}, notes=notes)
+
+        fail = self.state.take_fault("fail_next_http", op)
+        if fail is not None and not fail["after"]:
+            notes.append(f"fault=fail_next_http:{fail['status']}")
+            return Reply(
+                fail["status"], self._api_error_body(fail["status"]), base_headers, notes=notes
+            )
+        try:
+            handler = getattr(self.state, fn)
+            args = (object_id, params, ctx) if object_id is not None else (params, ctx)
+            obj = handler(*args)
+            reply = Reply(200, self.state.render(obj, params.get("expand"), version), base_headers)
+            reply.saved = True
+        except StripeAPIError as err:
+            reply = error_reply(err)
+            reply.saved = err.saved
+        reply.notes = notes
+        if fail is not None:  # "after": the work is done, the answer is lost
+            notes.append(f"fault=fail_next_http:{fail['status']}:after")
+            reply = Reply(
+                fail["status"], self._api_error_body(fail["status"]), base_headers, notes=notes
+            )
+            reply.saved = True
+        elif reply.status == 200:
+            if self.state.take_fault("timeout_next", op) is not None:
+                notes.append("fault=timeout")
+                timeout = StripeAPIError(
+                    "The reader did not respond in time. The action may or may not have "
+                    "been delivered to the reader: retrieve the reader (or wait for a "
+                    "terminal.reader.action_* webhook) to see its current action before "
+                    "retrying.",
+                    code="terminal_reader_timeout",
+                )
+                reply = error_reply(timeout)
+                reply.saved = True
+            elif self.state.take_fault("drop_response_next", op) is not None:
+                notes.append("fault=drop_response")
+                reply.drop = True
+        return reply
 
     def _authenticate(self, header: str | None) -> StripeAPIError | None:
         supplied = None
@@ -561,6 +597,22 @@ class EmulatorServer:
                         else:
                             raise ControlError(f"{kind}: give an operation name or {{op, count}}")
                         self.state.faults[kind].append(entry)
+            if "slow_next" in data:
+                values = (
+                    data["slow_next"]
+                    if isinstance(data["slow_next"], list)
+                    else [data["slow_next"]]
+                )
+                for value in values:
+                    if not isinstance(value, dict) or not isinstance(value.get("op"), str):
+                        raise ControlError("slow_next: give {op, ms[, count]}")
+                    self.state.faults["slow_next"].append(
+                        {
+                            "op": value["op"],
+                            "ms": max(0, int(value.get("ms", 500))),
+                            "count": int(value.get("count", 1)),
+                        }
+                    )
             if "fail_next_http" in data:
                 value = data["fail_next_http"]
                 if isinstance(value, bool) or not isinstance(value, int | dict):

@@ -295,6 +295,7 @@ class EmulatorState:
             self.idempotency: dict[str, dict] = {}
             self.reader_jobs: dict[str, dict] = {}  # reader id -> what its action needs
             self.faults: dict[str, list[dict]] = {
+                "slow_next": [],
                 "timeout_next": [],
                 "drop_response_next": [],
                 "fail_next_http": [],

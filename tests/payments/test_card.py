@@ -20,9 +20,17 @@ from django.utils import translation
 from orders.models import Check
 from payments import card, stripe_api
 from payments import services as pay_services
-from payments.models import CardReader, Payment, Refund, TerminalLocation, WebhookEvent
+from payments.models import (
+    CardReader,
+    Payment,
+    Refund,
+    StripeCall,
+    TerminalLocation,
+    WebhookEvent,
+)
 from payments.stripe_emulator import EmulatorServer
 from restaurant.errors import Conflict, PermissionDenied, ValidationFailed
+from restaurant.models import Event
 from tests.payments import stripe_conformance
 from tests.payments.conftest import table_check
 
@@ -646,6 +654,7 @@ def test_every_call_brigade_makes_conforms_to_the_pinned_sdk(bistro, till, recei
         "payment_intents.retrieve",
         "payment_intents.capture",
         "refunds.create",
+        "terminal.readers.retrieve",
         "terminal.readers.cancel_action",
         "payment_intents.cancel",
     }, seen
@@ -786,3 +795,201 @@ def test_the_simulated_readers_page_shows_the_tips_the_reader_offers(client, bis
     page = client.get(reverse("payments:readers")).content.decode()
     assert 'data-percent="15"' not in page
     assert 'value="100" data-fixed' in page and 'value="250" data-fixed' in page
+
+
+# --- a refused or repeated "try again" changes nothing (issue 19, point 7) ---------------------
+
+
+def card_state(payment: Payment) -> tuple:
+    """What a refused or pointless retry must leave as it was."""
+    payment = Payment.objects.get(pk=payment.pk)
+    return (
+        payment.attempts,
+        payment.failure_code,
+        payment.failure_message,
+        payment.updated_at,
+        StripeCall.objects.filter(payment=payment).count(),
+        Event.objects.count(),
+        Check.objects.get(pk=payment.tab_id).version,
+    )
+
+
+def stripe_writes(emulator) -> list[str]:
+    return [
+        stripe_conformance.endpoint_for(e["method"], e["path"]).operation
+        for e in emulator.take_traffic()
+        if e["kind"] == "api" and e["method"] != "GET"
+    ]
+
+
+def test_try_again_while_the_reader_shows_this_payment_changes_nothing(
+    bistro, till, reader, receiver, stripe_on
+):
+    from tests.pos.conftest import pair_device, sign_in
+
+    api = sign_in(pair_device(bistro.venue), "1111")
+    tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    started = api.post(f"checks/{tab.pk}/card-payments", {"reader": reader.pk}, key="s1")
+    payment = Payment.objects.get(pk=started.json()["payment"]["id"])
+    stripe_api.reader_present_test_card(reader.stripe_id, number=DECLINED)
+    deliver(receiver)
+    again = api.post(f"card-payments/{payment.pk}/retry", key="r1")
+    assert again.status_code == 200 and again.json()["payment"]["attempts"] == 2
+    deliver(receiver)
+    before = card_state(payment)
+    stripe_on.take_traffic()
+    # the reader shows this payment (attempt 2): tapping "try again" once more is not "busy"
+    twice = api.post(f"card-payments/{payment.pk}/retry", key="r2")
+    assert twice.status_code == 200, twice.content
+    assert twice.json()["payment"]["attempts"] == 2
+    assert twice.json()["payment"]["failure_code"] == ""
+    assert card_state(payment) == before
+    assert stripe_writes(stripe_on) == []  # looked, sent nothing
+    stripe_api.reader_present_test_card(reader.stripe_id, number=VISA)
+    deliver(receiver)
+    payment.refresh_from_db()
+    assert (payment.status, payment.attempts) == ("succeeded", 2)
+
+
+def test_try_again_refused_by_a_reader_busy_with_another_payment_changes_nothing(
+    bistro, till, reader, receiver, stripe_on
+):
+    from tests.pos.conftest import pair_device, sign_in
+
+    api = sign_in(pair_device(bistro.venue), "1111")
+    first, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    payment = card.card_payment_start(tab=first, actor=bistro.server, reader_id=reader.pk)
+    stripe_api.reader_present_test_card(reader.stripe_id, number=DECLINED)
+    deliver(receiver)
+    other, _ = table_check(bistro, table=bistro.table5, lines=[(bistro.steak, 1)])
+    card.card_payment_start(tab=other, actor=bistro.server, reader_id=reader.pk)  # on the reader
+    deliver(receiver)
+    before = card_state(payment)
+    assert before[1] == "generic_decline"
+    stripe_on.take_traffic()
+    busy = api.post(f"card-payments/{payment.pk}/retry", key="r1")
+    assert busy.status_code == 409
+    assert busy.json()["error"]["code"] == "terminal_reader_busy"
+    assert card_state(payment) == before  # attempts, the decline shown, keys, events: as they were
+    assert stripe_writes(stripe_on) == []
+    # the same tap again later, once the reader is free, is a real new attempt
+    card.card_payment_cancel(payment=Payment.objects.get(tab=other), actor=bistro.server)
+    retried = api.post(f"card-payments/{payment.pk}/retry", key="r2")
+    assert retried.status_code == 200 and retried.json()["payment"]["attempts"] == 2
+    assert stripe_writes(stripe_on)[-1] == "terminal.readers.process_payment_intent"
+
+
+def test_a_start_refused_by_the_reader_puts_its_attempt_back(bistro, till, reader, stripe_on):
+    tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    stripe_on.apply_faults({"reader_offline": reader.stripe_id})
+    with pytest.raises(stripe_api.StripeFailure) as exc:
+        card.card_payment_start(tab=tab, actor=bistro.server, reader_id=reader.pk)
+    assert exc.value.code == "terminal_reader_offline"
+    payment = Payment.objects.get(tab=tab)
+    assert (payment.attempts, payment.failure_code) == (0, "terminal_reader_offline")
+    assert not StripeCall.objects.filter(payment=payment, operation__startswith="process")
+    stripe_on.apply_faults({"reader_online": reader.stripe_id})
+    payment = card.card_payment_retry(payment=payment, actor=bistro.server)
+    assert (payment.attempts, payment.failure_code) == (1, "")
+
+
+# --- two tablets at once: one idempotency key in flight is "wait", never a failure -------------
+
+
+def two_tablets(bistro):
+    from tests.pos.conftest import pair_device, sign_in
+
+    return (
+        sign_in(pair_device(bistro.venue, "Tablet 1"), "1111"),
+        sign_in(pair_device(bistro.venue, "Tablet 2"), "3333"),
+    )
+
+
+def both(*calls) -> list:
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_tablets_starting_one_card_payment_at_once_share_it_without_a_failure(
+    bistro, till, reader, receiver, stripe_on, settings
+):
+    # Stripe takes its time, and the SDK does not retry: Brigade itself waits out the 409
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    stripe_on.apply_faults(
+        {
+            "slow_next": [
+                {"op": "payment_intents.create", "ms": 400},
+                {"op": "process_payment_intent", "ms": 400},
+            ]
+        }
+    )
+    tab, _ = table_check(bistro, lines=[(bistro.steak, 1)])
+    one, two = two_tablets(bistro)
+    answers = both(
+        lambda: one.post(f"checks/{tab.pk}/card-payments", {"reader": reader.pk}, key="t1"),
+        lambda: two.post(f"checks/{tab.pk}/card-payments", {"reader": reader.pk}, key="t2"),
+    )
+    assert [a.status_code for a in answers] == [201, 201], [a.content for a in answers]
+    assert len({a.json()["payment"]["id"] for a in answers}) == 1
+    payment = Payment.objects.get(tab=tab)
+    assert (payment.attempts, payment.failure_code) == (1, "")
+    sent = [
+        (e["path"], e["status"])
+        for e in stripe_on.take_traffic()
+        if e["kind"] == "api" and e["method"] == "POST"
+    ]
+    creates = [status for path, status in sent if path == "/v1/payment_intents"]
+    assert 409 in creates and creates.count(200) >= 1  # in flight, then the replay
+    assert len(intents(stripe_on)) == 1
+    assert sum(path.endswith("/process_payment_intent") for path, _ in sent) == 1
+    assert stripe_api.reader_retrieve(reader.stripe_id)["action"]["status"] == "in_progress"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_tablets_trying_again_at_once_send_one_attempt(
+    bistro, till, reader, receiver, stripe_on, settings
+):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    payment = card.card_payment_start(tab=tab, actor=bistro.server, reader_id=reader.pk)
+    stripe_api.reader_present_test_card(reader.stripe_id, number=DECLINED)
+    deliver(receiver)
+    stripe_on.take_traffic()
+    stripe_on.apply_faults({"slow_next": {"op": "process_payment_intent", "ms": 400}})
+    one, two = two_tablets(bistro)
+    answers = both(
+        lambda: one.post(f"card-payments/{payment.pk}/retry", key="a"),
+        lambda: two.post(f"card-payments/{payment.pk}/retry", key="b"),
+    )
+    assert [a.status_code for a in answers] == [200, 200], [a.content for a in answers]
+    payment.refresh_from_db()
+    assert (payment.attempts, payment.failure_code) == (2, "")
+    processed = [
+        e
+        for e in stripe_on.take_traffic()
+        if e["kind"] == "api" and e["path"].endswith("/process_payment_intent")
+    ]
+    assert [e["status"] for e in processed] == [200]  # one attempt, sent once
+    stripe_api.reader_present_test_card(reader.stripe_id, number=VISA)
+    deliver(receiver)
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"

@@ -658,6 +658,67 @@ def test_idempotent_replay_and_key_reuse(client, emu):
     assert len(emu.state.payment_intents) == 1
 
 
+def at_once(*calls):
+    """Run the calls in threads started together; their results (or exceptions), in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as exc:  # returned for the test to look at
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_requests_with_one_key_get_409_while_the_first_runs(emu):
+    bare = stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=0)
+    params = {"amount": 990, "currency": "eur", "allowed_payment_method_types": ["card_present"]}
+    control(emu, "/_emulator/faults", {"slow_next": {"op": "payment_intents.create", "ms": 400}})
+
+    def create():
+        return bare.v1.payment_intents.create(params=params, options={"idempotency_key": "k-1"})
+
+    first, second = at_once(create, lambda: (time.sleep(0.1), create())[1])
+    assert isinstance(first, stripe.PaymentIntent)
+    assert isinstance(second, stripe.StripeError)
+    assert second.http_status == 409  # the SDK raises APIError for a 409
+    assert second.json_body["error"]["code"] == "idempotency_key_in_use"
+    assert len(emu.state.payment_intents) == 1
+    # once the first has answered, the same key is its replay
+    again = create()
+    assert again.id == first.id and again.last_response.headers["Idempotent-Replayed"] == "true"
+    # the SDK retries a 409 with backoff: with retries, the second caller gets the replay
+    control(emu, "/_emulator/faults", {"slow_next": {"op": "payment_intents.create", "ms": 300}})
+    patient = stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=2)
+
+    def create_k2(client):
+        return client.v1.payment_intents.create(params=params, options={"idempotency_key": "k-2"})
+
+    one, two = at_once(lambda: create_k2(bare), lambda: (time.sleep(0.1), create_k2(patient))[1])
+    assert one.id == two.id and len(emu.state.payment_intents) == 2
+
+
+def test_requests_with_different_keys_are_not_serialized(client, emu):
+    control(
+        emu,
+        "/_emulator/faults",
+        {"slow_next": {"op": "payment_intents.create", "ms": 500, "count": 3}},
+    )
+    started = time.monotonic()
+    created = at_once(*[lambda: new_pi(client) for _ in range(3)])
+    assert all(isinstance(pi, stripe.PaymentIntent) for pi in created)
+    assert time.monotonic() - started < 1.2  # side by side, not 3 x 0.5 s one after the other
+    assert len({pi.id for pi in created}) == 3
+
+
 def test_fail_next_http_is_retried_with_the_same_key(client, emu):
     control(emu, "/_emulator/faults", {"fail_next_http": 500})
     pi = new_pi(client)  # the SDK retries the 500 with its idempotency key
