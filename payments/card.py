@@ -21,6 +21,7 @@ creating another one: a part can be charged once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from decimal import Decimal
 
@@ -47,6 +48,8 @@ from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import StaffMember, Venue
 from restaurant.money import format_money, percent_of
+
+logger = logging.getLogger(__name__)
 
 
 def _key(payment: Payment, operation: str) -> str:
@@ -620,6 +623,16 @@ def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
         if stored.processed_at is not None:
             return stored  # seen and handled before: a duplicate does nothing
         # Stored, but its handling failed (Stripe unreachable): Stripe's retry handles it now.
+    if event.get("api_version") != stripe_api.API_VERSION:
+        # The webhook endpoint renders events in its own API version: Brigade only takes ids
+        # from them and fetches the objects in the pinned one, so an older endpoint still
+        # works; set it to the pinned version all the same (README, real Stripe).
+        logger.warning(
+            "Stripe event %s is in API version %s, not %s: set the webhook endpoint's version",
+            event["id"],
+            event.get("api_version"),
+            stripe_api.API_VERSION,
+        )
     intent_id = _intent_of(event)
     payment = Payment.objects.filter(stripe_payment_intent=intent_id).first() if intent_id else None
     result = "ignored"

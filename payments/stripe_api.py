@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from restaurant.errors import DomainError
 
 WEBHOOK_TOLERANCE_SECONDS = 300
+API_VERSION = stripe.api_version  # what the pinned SDK sends: 2026-10-28.endive
 
 
 class StripeFailure(DomainError):

@@ -658,7 +658,7 @@ class EmulatorServer:
     def faults(self) -> dict[str, Any]:
         with self.state.lock:
             api = json.loads(json.dumps(self.state.faults))
-            offline = [r["id"] for r in self.state.readers.values() if r["status"] != "online"]
+            offline = sorted(self.state.unreachable)
         return {**api, **self.dispatcher.faults(), "readers_offline": offline}
 
     def configure(self, data: dict[str, Any]) -> dict[str, Any]:

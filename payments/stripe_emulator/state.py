@@ -19,7 +19,6 @@ import secrets
 import string
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +131,23 @@ _LIVE_CARD = (
     "For a list of valid test cards, visit: https://stripe.com/docs/testing.",
 )
 DEFAULT_CARD = "4242424242424242"
+# Stripe's Terminal test amounts: in test mode a card that would be approved is declined when the
+# amount (in minor units, before an on-reader tip) ends in one of these (physical test cards and
+# simulated readers alike; a PIN cannot be entered on a simulated reader, so 02 and 03 decline).
+_PIN = "This transaction requires a PIN."
+AMOUNT_DECLINES: dict[int, tuple[str, str, str]] = {
+    1: (
+        "card_declined",
+        "call_issuer",
+        "Your card was declined. You can call your bank for details.",
+    ),
+    2: ("card_declined", "offline_pin_required", _PIN),
+    3: ("card_declined", "online_or_offline_pin_required", _PIN),
+    5: ("card_declined", "generic_decline", _DECLINED),
+    55: ("card_declined", "incorrect_pin", "The PIN you entered is incorrect."),
+    65: ("card_declined", "withdrawal_count_limit_exceeded", _DECLINED),
+    75: ("card_declined", "pin_try_exceeded", "The allowable number of PIN tries was exceeded."),
+}
 
 
 def _brand(number: str) -> str:
@@ -148,11 +164,22 @@ def _brand(number: str) -> str:
 
 # --- readers ---------------------------------------------------------------------------------
 
+# Simulated readers as Stripe reports them: an empty software version, a serial number made from
+# the registration code (simulated-wpe-xxx-xxx-xx-xxx), the label defaulting to it, and status
+# "online" in the registration's answer but "offline" afterwards (a simulated reader sends no
+# heartbeat), while it takes actions all the same.
 REGISTRATION_CODES = {
-    "simulated-wpe": ("simulated_wisepos_e", "2.37.2.0"),
-    "simulated-s700": ("simulated_stripe_s700", "2.37.2.0"),
-    "simulated-s710": ("simulated_stripe_s710", "2.37.2.0"),
+    "simulated-wpe": "simulated_wisepos_e",
+    "simulated-s700": "simulated_stripe_s700",
+    "simulated-s710": "simulated_stripe_s710",
 }
+_SERIAL = string.ascii_lowercase + string.digits
+
+
+def _serial_number(code: str) -> str:
+    groups = ["".join(secrets.choice(_SERIAL) for _ in range(n)) for n in (3, 3, 2, 3)]
+    return "-".join([code, *groups])
+
 
 _HANDLE_ERRORS = (
     "https://stripe.com/docs/terminal/payments/collect-card-payment"
@@ -291,6 +318,7 @@ class EmulatorState:
             self.locations: dict[str, dict] = {}
             self.configurations: dict[str, dict] = {}
             self.readers: dict[str, dict] = {}
+            self.unreachable: set[str] = set()  # reader ids (the reader_offline fault)
             self.events: dict[str, dict] = {}
             self.idempotency: dict[str, dict] = {}
             self.reader_jobs: dict[str, dict] = {}  # reader id -> what its action needs
@@ -1193,24 +1221,24 @@ class EmulatorState:
         location = forms.string(params, "location")
         if location:
             self._get(self.locations, "terminal.location", location, "location")
-        device_type, sw_version = REGISTRATION_CODES[code]
+        serial = _serial_number(code)
         reader = {
             "id": new_id("tmr_", 14),
             "object": "terminal.reader",
             "action": None,
-            "device_sw_version": sw_version,
-            "device_type": device_type,
+            "device_sw_version": "",
+            "device_type": REGISTRATION_CODES[code],
             "ip_address": "0.0.0.0",  # noqa: S104 - what Stripe reports for simulated readers
-            "label": forms.string(params, "label") or code,
-            "last_seen_at": int(time.time() * 1000),
+            "label": forms.string(params, "label") or serial,
+            "last_seen_at": None,
             "livemode": False,
             "location": location,
             "metadata": forms.apply_metadata({}, params),
-            "serial_number": str(uuid.uuid4()),
-            "status": "online",
+            "serial_number": serial,
+            "status": "offline",
         }
         self.readers[reader["id"]] = reader
-        return reader
+        return {**reader, "status": "online"}  # as the registration answers
 
     def retrieve_reader(self, reader_id: str, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, {"expand"})
@@ -1229,6 +1257,7 @@ class EmulatorState:
         self.get_reader(reader_id)
         del self.readers[reader_id]
         self.reader_jobs.pop(reader_id, None)
+        self.unreachable.discard(reader_id)
         return {"id": reader_id, "object": "terminal.reader", "deleted": True}
 
     def list_readers(self, params: dict, ctx: RequestContext) -> dict:
@@ -1245,15 +1274,18 @@ class EmulatorState:
         )
 
     def set_reader_status(self, reader_id: str, status: str) -> dict:
+        """The reader_offline / reader_online faults: an unreachable reader refuses actions
+        (its reported status is "offline" either way, as for every simulated reader)."""
         reader = self.get_reader(reader_id)
-        reader["status"] = status
         if status == "online":
-            reader["last_seen_at"] = int(time.time() * 1000)
+            self.unreachable.discard(reader_id)
+        else:
+            self.unreachable.add(reader_id)
         return reader
 
     def _usable_reader(self, reader_id: str) -> dict:
         reader = self.get_reader(reader_id)
-        if reader["status"] != "online":
+        if reader_id in self.unreachable:
             raise StripeAPIError(
                 "Reader is currently offline, please ensure the reader is powered on and "
                 "connected to the internet before retrying your request. Reference the "
@@ -1261,7 +1293,6 @@ class EmulatorState:
                 "error.",
                 code="terminal_reader_offline",
             )
-        reader["last_seen_at"] = int(time.time() * 1000)
         return reader
 
     def _not_busy(self, reader: dict) -> None:
@@ -1324,6 +1355,7 @@ class EmulatorState:
         if config is not None:
             action_body["process_config"] = config
         reader["action"] = {
+            "api_error": None,
             "failure_code": None,
             "failure_message": None,
             "process_payment_intent": action_body,
@@ -1349,6 +1381,7 @@ class EmulatorState:
         self._not_busy(reader)
         metadata = forms.apply_metadata({}, params)
         reader["action"] = {
+            "api_error": None,
             "failure_code": None,
             "failure_message": None,
             "refund_payment": {
@@ -1391,13 +1424,35 @@ class EmulatorState:
             reader["action"] = None
         return reader
 
-    def _fail_action(self, reader_id: str, code: str, message: str, ctx) -> None:
+    def _fail_action(
+        self, reader_id: str, code: str, message: str, ctx, api_error: dict | None = None
+    ) -> None:
+        """The reader's action failed: `api_error` when an API error caused it (a decline, a
+        PaymentIntent in the wrong state), None when the reader did (canceled)."""
         reader = self.readers[reader_id]
         reader["action"]["status"] = "failed"
         reader["action"]["failure_code"] = code
         reader["action"]["failure_message"] = message
+        reader["action"]["api_error"] = api_error
         self.reader_jobs.pop(reader_id, None)
         self.emit("terminal.reader.action_failed", reader, ctx)
+
+    @staticmethod
+    def _api_error(type_: str, code: str, message: str, ctx, **extra) -> dict:
+        """An action's api_error (dahlia 2026-05-27): what the API error behind it said."""
+        return {
+            "code": code,
+            "decline_code": extra.get("decline_code"),
+            "doc_url": errors.DOCS + code.replace("_", "-"),
+            "message": message,
+            "param": extra.get("param"),
+            "request_log_url": (
+                f"https://dashboard.stripe.com/test/logs/{ctx.request_id}"
+                if ctx and ctx.request_id
+                else None
+            ),
+            "type": type_,
+        }
 
     # --- test helpers ---------------------------------------------------------------------
 
@@ -1428,12 +1483,16 @@ class EmulatorState:
             charge = self.charges[job["charge"]]
             refundable = charge["amount"] - charge["amount_refunded"]
             if job["amount"] > refundable:
+                message = (
+                    f"Refund amount is greater than unrefunded amount on charge "
+                    f"({fmt_money(refundable, charge['currency'])})"
+                )
                 self._fail_action(
                     reader_id,
                     "amount_too_large",
-                    f"Refund amount is greater than unrefunded amount on charge "
-                    f"({fmt_money(refundable, charge['currency'])})",
+                    message,
                     ctx,
+                    self._api_error("invalid_request_error", "amount_too_large", message, ctx),
                 )
                 return reader
             refund_params = {"metadata": job["metadata"]} if job["metadata"] else {}
@@ -1446,11 +1505,15 @@ class EmulatorState:
 
         pi = self.payment_intents[job["payment_intent"]]
         if pi["status"] != "requires_payment_method":
+            message = (
+                f"The PaymentIntent has a status of {pi['status']} and can no longer be processed."
+            )
             self._fail_action(
                 reader_id,
                 "intent_invalid_state",
-                f"The PaymentIntent has a status of {pi['status']} and can no longer be processed.",
+                message,
                 ctx,
+                self._api_error("invalid_request_error", "intent_invalid_state", message, ctx),
             )
             return reader
         self._authorize(reader, pi, number, tip if job.get("tipping") else 0, ctx)
@@ -1521,6 +1584,8 @@ class EmulatorState:
             brand, funding, failure = TEST_CARDS[number]
         else:
             brand, funding, failure = _brand(number), "credit", _LIVE_CARD
+        if failure is None:  # Stripe's test amounts: the cents decide (before any tip)
+            failure = AMOUNT_DECLINES.get(pi["amount"] % 100)
         pm = self._payment_method(number, brand, funding)
         total = pi["amount"] + tip
         manual = pi["capture_method"] == "manual"
@@ -1648,6 +1713,9 @@ class EmulatorState:
             action["status"] = "failed"
             action["failure_code"] = code
             action["failure_message"] = message
+            action["api_error"] = self._api_error(
+                "card_error", code, message, ctx, decline_code=decline_code
+            )
             self.emit("charge.failed", charge, ctx)
             self.emit("payment_intent.payment_failed", pi, ctx)
             if reader["id"]:  # not for a Tap to Pay phone (tap_to_pay below)

@@ -993,3 +993,60 @@ def test_two_tablets_trying_again_at_once_send_one_attempt(
     deliver(receiver)
     payment.refresh_from_db()
     assert payment.status == "succeeded"
+
+
+# --- webhooks in the endpoint's version, the reader's own failures -----------------------------
+
+
+def test_a_webhook_endpoint_on_an_older_api_version_still_records_payments(
+    bistro, till, reader, receiver, stripe_on, caplog
+):
+    stripe_on.configure({"webhook_api_version": "2026-03-25.dahlia"})
+    try:
+        tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+        payment = card.card_payment_start(tab=tab, actor=bistro.server, reader_id=reader.pk)
+        stripe_api.reader_present_test_card(reader.stripe_id, number=DECLINED)
+        deliver(receiver)
+        payment.refresh_from_db()
+        assert payment.failure_code == "generic_decline"
+        payment = card.card_payment_retry(payment=payment, actor=bistro.server)
+        stripe_api.reader_present_test_card(reader.stripe_id, number=VISA)
+        deliver(receiver)
+        payment.refresh_from_db()
+        assert payment.status == "succeeded"
+        stored = WebhookEvent.objects.first().payload
+        assert stored["api_version"] == "2026-03-25.dahlia"
+        assert "set the webhook endpoint's version" in caplog.text
+    finally:
+        stripe_on.configure({"webhook_api_version": ""})
+
+
+def test_a_failure_on_the_reader_itself_is_recorded_from_the_reader(
+    bistro, till, reader, receiver, stripe_on
+):
+    """The guest cancels on the reader (no API error behind it): the tablet hears why."""
+    stripe_on.configure({"cancel_action_style": "failed"})
+    tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    payment = card.card_payment_start(tab=tab, actor=bistro.server, reader_id=reader.pk)
+    deliver(receiver)
+    stripe_api.reader_cancel_action(reader.stripe_id, idempotency_key="guest-canceled")
+    deliver(receiver)
+    payment.refresh_from_db()
+    assert (payment.status, payment.failure_code) == ("pending", "canceled")
+    assert payment.failure_message == "The action was canceled."
+    # a late copy of an earlier failure does not undo a new attempt on the reader
+    late = [e for e in stripe_on.state.events.values() if e["type"].endswith("action_failed")]
+    payment = card.card_payment_retry(payment=payment, actor=bistro.server)
+    assert (payment.attempts, payment.failure_code) == (2, "")
+    event = json.dumps({**late[-1], "id": "evt_late_copy"})
+    from payments.stripe_emulator import sign
+
+    response = Client().post(
+        "/payments/stripe/webhook/",
+        event,
+        content_type="application/json",
+        headers={"Stripe-Signature": sign(event, SECRET)},
+    )
+    assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.failure_code == ""

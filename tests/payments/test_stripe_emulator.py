@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -262,6 +263,31 @@ def test_a_location_needs_a_complete_address_without_empty_strings(client, emu):
     assert (moved.address.line1, moved.address.line2) == ("1234 Main Street", "Suite 5")
 
 
+def test_simulated_readers_are_reported_as_stripe_reports_them(client, emu):
+    location = client.v1.terminal.locations.create(
+        params={"display_name": "Bistro", "address": AMSTERDAM}
+    )
+    registered = client.v1.terminal.readers.create(
+        params={"registration_code": "simulated-wpe", "location": location.id}
+    )
+    assert re.fullmatch(
+        r"simulated-wpe-[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{2}-[a-z0-9]{3}", registered.serial_number
+    )
+    assert registered.label == registered.serial_number  # no label given
+    assert (registered.device_sw_version, registered.status) == ("", "online")
+    # afterwards Stripe reports a simulated reader offline; it takes actions all the same
+    reader = client.v1.terminal.readers.retrieve(registered.id)
+    assert reader.status == "offline"
+    pi = new_pi(client)
+    shown = client.v1.terminal.readers.process_payment_intent(
+        reader.id, params={"payment_intent": pi.id}
+    )
+    assert shown.action.status == "in_progress" and shown.action.api_error is None
+    by_serial = client.v1.terminal.readers.list(params={"serial_number": reader.serial_number})
+    assert [r.id for r in by_serial.data] == [reader.id]
+    assert client.v1.terminal.readers.list(params={"status": "online"}).data == []
+
+
 def test_authentication_is_required(emu):
     bad = stripe.StripeClient("sk_test_wrong_key_1234", base_addresses={"api": emu.url})
     with pytest.raises(stripe.AuthenticationError) as exc:
@@ -469,6 +495,50 @@ def test_reader_busy_and_wrong_payment_intent_state(client, reader):
     with pytest.raises(stripe.InvalidRequestError) as exc:  # nothing waiting for a card
         present(client, reader)
     assert exc.value.http_status == 400
+
+
+def test_a_declined_action_carries_its_api_error(client, emu, reader):
+    pi = new_pi(client, 4200)
+    client.v1.terminal.readers.process_payment_intent(reader.id, params={"payment_intent": pi.id})
+    failed = present(client, reader, number="4000000000009995")
+    error = failed.action.api_error
+    assert (error.type, error.code, error.decline_code) == (
+        "card_error",
+        "card_declined",
+        "insufficient_funds",
+    )
+    assert error.message == "Your card has insufficient funds."
+    assert error.doc_url.endswith("/card-declined")
+    assert error.request_log_url.startswith("https://dashboard.stripe.com/test/logs/req_")
+    # a failure that the reader itself causes has none
+    control(emu, "/_emulator/config", {"cancel_action_style": "failed"})
+    client.v1.terminal.readers.process_payment_intent(reader.id, params={"payment_intent": pi.id})
+    canceled = client.v1.terminal.readers.cancel_action(reader.id)
+    assert canceled.action.failure_code == "canceled" and canceled.action.api_error is None
+
+
+def test_stripes_test_amounts_decline_an_approving_card(client, reader):
+    outcomes = {}
+    for amount in (1000, 1001, 1002, 1003, 1005, 1055, 1065, 1075, 1099):
+        pi = new_pi(client, amount)
+        client.v1.terminal.readers.process_payment_intent(
+            reader.id, params={"payment_intent": pi.id}
+        )
+        present(client, reader, number="4242424242424242")
+        pi = client.v1.payment_intents.retrieve(pi.id)
+        error = pi.last_payment_error
+        outcomes[amount] = error.decline_code if error else pi.status
+    assert outcomes == {
+        1000: "requires_capture",
+        1001: "call_issuer",
+        1002: "offline_pin_required",
+        1003: "online_or_offline_pin_required",
+        1005: "generic_decline",
+        1055: "incorrect_pin",
+        1065: "withdrawal_count_limit_exceeded",
+        1075: "pin_try_exceeded",
+        1099: "requires_capture",
+    }
 
 
 def test_timeout_fault_leaves_the_action_running(client, emu, reader):
@@ -861,6 +931,45 @@ def test_webhooks_are_signed_and_verifiable(client, emu, receiver, reader):
     log = control(emu, "/_emulator/events")["data"]
     assert [d["status"] for d in log] == ["delivered"] * 4
     assert client.v1.events.retrieve(log[0]["id"]).type == "payment_intent.created"
+
+
+def test_webhooks_are_rendered_in_the_endpoints_api_version(client, emu, receiver, reader):
+    pi = new_pi(client)
+    client.v1.terminal.readers.process_payment_intent(reader.id, params={"payment_intent": pi.id})
+    present(client, reader, number="4000000000000002")
+    assert emu.dispatcher.wait_idle()
+    latest = {e["type"]: e for e in receiver.events()}
+    failed = latest["terminal.reader.action_failed"]
+    assert failed["api_version"] == API_VERSION
+    assert failed["data"]["object"]["action"]["api_error"]["decline_code"] == "generic_decline"
+    assert latest["payment_intent.created"]["data"]["object"]["allowed_payment_method_types"]
+    # an endpoint made on an older version gets the older shapes
+    receiver.clear()
+    assert (
+        control(emu, "/_emulator/config", {"webhook_api_version": "2026-03-25.dahlia"})[
+            "webhook_api_version"
+        ]
+        == "2026-03-25.dahlia"
+    )
+    try:
+        older = new_pi(client)
+        client.v1.terminal.readers.process_payment_intent(
+            reader.id, params={"payment_intent": older.id}
+        )
+        present(client, reader, number="4000000000000002")
+        assert emu.dispatcher.wait_idle()
+        latest = {e["type"]: e for e in receiver.events()}
+        failed = latest["terminal.reader.action_failed"]
+        assert failed["api_version"] == "2026-03-25.dahlia"
+        assert "api_error" not in failed["data"]["object"]["action"]
+        created = latest["payment_intent.created"]["data"]["object"]
+        assert "allowed_payment_method_types" not in created
+        # the API still answers in the request's (the SDK's) version
+        event = client.v1.events.retrieve(failed["id"])
+        assert event.api_version == API_VERSION
+        assert event.data.object.action.api_error.code == "card_declined"
+    finally:
+        control(emu, "/_emulator/config", {"webhook_api_version": ""})
 
 
 def test_webhook_retried_after_failure(client, emu, receiver):
