@@ -1163,6 +1163,12 @@ def _paths() -> dict:
                 None,
                 card_answer,
                 params=[PAYMENT_ID],
+                description=(
+                    "When the reader already shows this payment (another tap, another "
+                    "tablet), the payment is answered as it is and nothing is sent. Errors: "
+                    "409 `terminal_reader_busy` (the reader shows another payment) and "
+                    "`terminal_reader_offline`; a refused retry changes nothing."
+                ),
             )
         },
         "/card-payments/{payment_id}/cancel": {
