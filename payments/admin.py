@@ -51,6 +51,7 @@ from restaurant.admin import (
 from restaurant.admin_forms import register_venue_lookup
 from restaurant.errors import DomainError
 from restaurant.models import Printer, StaffMember, Venue
+from restaurant.money import format_money
 
 register_venue_lookup(DrawerMovement, "session__venue")
 register_venue_lookup(Refund, "payment__venue")
@@ -820,6 +821,24 @@ VenueAdmin.after_save = [*VenueAdmin.after_save, _readers_follow_the_tip_presets
 class TerminalLocationAdmin(VenueScopedAdmin):
     view_permission = DRAWER_PERMISSION
     read_only = True
-    list_display = ["display_name", "stripe_id", "venue"]
-    fields = ["venue", "display_name", "stripe_id"]
+    list_display = ["display_name", "stripe_id", "configuration_id", "venue"]
+    fields = ["venue", "display_name", "stripe_id", "configuration_id", "reader_tips"]
     readonly_fields = fields
+
+    @admin.display(description=_("tips on the readers"))
+    def reader_tips(self, obj):
+        """What the location's Configuration offers, as it was last set from the presets."""
+        if not obj.tipping:
+            return gettext("none (no tip screen on the readers)")
+        parts = []
+        for currency, spec in obj.tipping.items():
+            text = ", ".join(f"{p}%" for p in spec.get("percentages") or [])
+            if spec.get("smart_tip_threshold"):
+                text += " · " + gettext("below %(threshold)s: %(amounts)s") % {
+                    "threshold": format_money(spec["smart_tip_threshold"], currency.upper()),
+                    "amounts": ", ".join(
+                        format_money(a, currency.upper()) for a in spec.get("fixed_amounts") or []
+                    ),
+                }
+            parts.append(text)
+        return "; ".join(parts)

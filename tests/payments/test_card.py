@@ -774,6 +774,8 @@ def test_saving_the_venue_in_the_admin_updates_the_readers_tips(client, bistro, 
     location = TerminalLocation.objects.get(venue=venue)
     assert configuration_of(stripe_on, location)["tipping"]["eur"]["percentages"] == [8, 12]
     assert location.tipping == {"eur": {"percentages": [8, 12]}}
+    page = client.get(reverse("admin:payments_terminallocation_change", args=[location.pk]))
+    assert "8%, 12%" in page.content.decode()
 
 
 def test_the_simulated_readers_page_shows_the_tips_the_reader_offers(client, bistro, stripe_on):
