@@ -668,6 +668,8 @@ def client_secret(payment: Payment) -> str | None:
     secret = getattr(payment, "client_secret", None)
     if secret:
         return secret
+    if not payment.stripe_payment_intent:
+        return None  # another request is creating it right now: the app asks again
     return stripe_api.payment_intent_retrieve(payment.stripe_payment_intent).get("client_secret")
 
 

@@ -1129,9 +1129,10 @@ def _paths() -> dict:
                         {
                             "payment": ref("Payment"),
                             "client_secret": {
-                                **STR,
+                                **nullable(STR),
                                 "description": "tap_to_pay: for the Terminal SDK on the "
-                                "phone to collect and confirm the PaymentIntent.",
+                                "phone to collect and confirm the PaymentIntent (null while "
+                                "another request is still creating it: start again).",
                             },
                             "bill": ref("Bill"),
                             "check": ref("Check"),

@@ -1052,3 +1052,29 @@ def test_a_failure_on_the_reader_itself_is_recorded_from_the_reader(
     assert response.status_code == 200
     payment.refresh_from_db()
     assert payment.failure_code == ""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_phones_starting_tap_to_pay_for_one_part_get_one_payment_intent(
+    bistro, till, receiver, stripe_on, settings
+):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    tab, _ = table_check(bistro, lines=[(bistro.risotto, 1)])
+    one, two = two_tablets(bistro)
+    one.post("terminal/connection-token", key="tok")  # the location exists (one-time set-up)
+    stripe_on.apply_faults({"slow_next": {"op": "payment_intents.create", "ms": 500}})
+    answers = both(
+        lambda: one.post(f"checks/{tab.pk}/card-payments", {"channel": "tap_to_pay"}, key="p1"),
+        lambda: two.post(f"checks/{tab.pk}/card-payments", {"channel": "tap_to_pay"}, key="p2"),
+    )
+    assert [a.status_code for a in answers] == [201, 201], [a.content for a in answers]
+    secrets = {a.json()["client_secret"] for a in answers}
+    assert len(secrets) == 1 and None not in secrets
+    assert len(intents(stripe_on)) == 1
+    statuses = [
+        e["status"]
+        for e in stripe_on.take_traffic()
+        if e["kind"] == "api" and e["path"] == "/v1/payment_intents"
+    ]
+    assert 409 in statuses  # the second phone met the first one's request in flight
