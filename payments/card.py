@@ -258,7 +258,7 @@ def _present_on_reader(payment: Payment, *, retry: bool = False) -> Payment:
         )
     except stripe_api.StripeFailure as exc:
         if exc.maybe_delivered and _shown_on_reader(payment) == payment.stripe_payment_intent:
-            return _attempt_started(payment, had_failure=bool(seen[1]))  # wait for the card
+            return _attempt_started(payment, attempt, had_failure=bool(seen[1]))  # it got there
         if exc.in_flight:  # still being sent by the request that holds its key
             payment.refresh_from_db()
             return payment
@@ -271,13 +271,19 @@ def _present_on_reader(payment: Payment, *, retry: bool = False) -> Payment:
             _failed_attempt(payment, exc.code, exc.message)
         payment.refresh_from_db()
         raise
-    return _attempt_started(payment, had_failure=bool(seen[1]))
+    return _attempt_started(payment, attempt, had_failure=bool(seen[1]))
 
 
-def _attempt_started(payment: Payment, *, had_failure: bool) -> Payment:
-    """The reader shows the payment: tablets that showed the last attempt's failure update."""
+def _attempt_started(payment: Payment, attempt: int, *, had_failure: bool) -> Payment:
+    """The reader took the attempt: a failure recorded while it was being sent is an earlier
+    attempt's (a late webhook), and tablets that showed the last failure update."""
+    cleared = (
+        Payment.objects.filter(pk=payment.pk, attempts=attempt)
+        .exclude(failure_code="", failure_message="")
+        .update(failure_code="", failure_message="")
+    )
     payment.refresh_from_db()
-    if had_failure:
+    if had_failure or cleared:
         _tell_tablets(payment)
     return payment
 
@@ -339,12 +345,8 @@ def card_payment_retry(*, payment: Payment, actor: StaffMember) -> Payment:
         return payment
     if payment.attempts and not payment.failure_code:
         # No failure heard of: the attempt is on the reader, or another tablet is sending it
-        # right now. Unless the reader says it failed (a webhook still on its way), nothing is
-        # sent again.
-        _reader_failed(payment)
-        payment.refresh_from_db()
-        if not payment.failure_code:
-            return payment
+        # right now. Nothing is sent again; a failure comes by webhook (or the tablet's poll).
+        return payment
     if shown:
         raise stripe_api.StripeFailure(
             _("The reader is busy with another payment: finish or cancel it there first."),
@@ -389,14 +391,6 @@ def card_payment_sync(*, payment: Payment) -> Payment:
             if not exc.in_flight:
                 raise
             return payment  # a webhook and a poll at once: the other one captures and records
-    if (
-        intent.get("status") == "requires_payment_method"
-        and intent.get("last_payment_error")
-        and payment.channel == Payment.Channel.READER
-        and _shown_on_reader(payment) == payment.stripe_payment_intent
-    ):
-        # The decline is an earlier attempt's: the reader shows the payment again.
-        intent = {**intent, "last_payment_error": None}
     return _record(payment.pk, intent)
 
 
@@ -441,13 +435,31 @@ def _record(payment_id: int, intent: dict) -> Payment:
         order_services.check_bump(tab)
     elif status == "requires_payment_method" and intent.get("last_payment_error"):
         error = intent["last_payment_error"]
+        declined = _decline_ref(error)
+        if declined and declined == payment.declined_charge:
+            return payment  # known: recorded before (a newer attempt may have cleared it since)
         code = (error.get("decline_code") or error.get("code") or "")[:60]
         message = (error.get("message") or _("Declined."))[:255]
-        if (payment.failure_code, payment.failure_message) != (code, message):
-            payment.failure_code, payment.failure_message = code, message
-            payment.save(update_fields=["failure_code", "failure_message", "updated_at"])
+        changed = (payment.failure_code, payment.failure_message) != (code, message)
+        payment.failure_code, payment.failure_message = code, message
+        payment.declined_charge = declined[:255]
+        payment.save(
+            update_fields=["failure_code", "failure_message", "declined_charge", "updated_at"]
+        )
+        if changed:
             order_services.check_changed(tab)
     return payment
+
+
+def _decline_ref(error: dict) -> str:
+    """What tells one decline from the next: its failed charge (else its payment method)."""
+    charge = error.get("charge")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    method = error.get("payment_method")
+    if isinstance(method, dict):
+        method = method.get("id")
+    return str(charge or method or "")
 
 
 def card_payment_cancel(*, payment: Payment, actor: StaffMember) -> Payment:

@@ -881,6 +881,26 @@ def test_try_again_refused_by_a_reader_busy_with_another_payment_changes_nothing
     assert stripe_writes(stripe_on)[-1] == "terminal.readers.process_payment_intent"
 
 
+def test_an_earlier_attempts_decline_is_not_recorded_again(
+    bistro, till, reader, receiver, stripe_on
+):
+    tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
+    payment = card.card_payment_start(tab=tab, actor=bistro.server, reader_id=reader.pk)
+    stripe_api.reader_present_test_card(reader.stripe_id, number=DECLINED)
+    deliver(receiver)
+    payment = card.card_payment_retry(payment=payment, actor=bistro.server)
+    assert (payment.attempts, payment.failure_code) == (2, "")
+    # The PaymentIntent still carries attempt 1's last_payment_error; whatever asks Stripe now
+    # (a poll, a late webhook) while attempt 2 is not on the reader must not bring it back.
+    stripe_api.reader_cancel_action(reader.stripe_id, idempotency_key="cleared-elsewhere")
+    before = card_state(payment)
+    payment = card.card_payment_sync(payment=payment)
+    assert payment.failure_code == "" and card_state(payment) == before
+    # no failure known: "try again" sends nothing (attempt 2 may still be on its way)
+    card.card_payment_retry(payment=payment, actor=bistro.server)
+    assert card_state(payment) == before
+
+
 def test_a_start_refused_by_the_reader_puts_its_attempt_back(bistro, till, reader, stripe_on):
     tab, _ = table_check(bistro, lines=[(bistro.beer, 1)])
     stripe_on.apply_faults({"reader_offline": reader.stripe_id})
