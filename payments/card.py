@@ -795,7 +795,7 @@ def terminal_location_ensure(*, venue) -> TerminalLocation:
         return location
     address = location_address(venue)
     with transaction.atomic():
-        Venue.objects.select_for_update().filter(pk=venue.pk).first()
+        Venue.objects.select_for_update(no_key=True).filter(pk=venue.pk).first()
         location = TerminalLocation.objects.filter(venue=venue).first()
         if location is not None:
             return location
@@ -825,7 +825,7 @@ def terminal_configuration_ensure(*, venue) -> TerminalLocation:
     if location.configuration_id and location.tipping == wanted:
         return location
     with transaction.atomic():
-        location = TerminalLocation.objects.select_for_update().get(pk=location.pk)
+        location = TerminalLocation.objects.select_for_update(no_key=True).get(pk=location.pk)
         if location.configuration_id and location.tipping == wanted:
             return location
         if location.configuration_id:
