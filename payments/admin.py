@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Sum
 from django.urls import reverse
 from django.utils.html import format_html
@@ -40,6 +40,7 @@ from payments.models import (
 from payments.selectors import drawer_expected
 from restaurant.admin import (
     RelatedOnly,
+    VenueAdmin,
     VenueScopedAdmin,
     VenueScopedTabularInline,
     money_table,
@@ -50,6 +51,7 @@ from restaurant.admin import (
 from restaurant.admin_forms import register_venue_lookup
 from restaurant.errors import DomainError
 from restaurant.models import Printer, StaffMember, Venue
+from restaurant.money import format_money
 
 register_venue_lookup(DrawerMovement, "session__venue")
 register_venue_lookup(Refund, "payment__venue")
@@ -758,6 +760,8 @@ class CardReaderAddForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit=True):
+        # Registered (and saved) by the service in clean(); the admin still calls save_m2m.
+        self.save_m2m = lambda: None
         return self.registered
 
 
@@ -791,10 +795,50 @@ class CardReaderAdmin(VenueScopedAdmin):
         # On add the form registered and saved the reader already.
 
 
+def _readers_follow_the_tip_presets(request, venue) -> None:
+    """After a venue is saved: its card readers' tipping Configuration follows its presets
+    (only where the venue has a Terminal location; otherwise it is made with the location)."""
+    if not TerminalLocation.objects.filter(venue=venue).exists():
+        return
+    try:
+        card.terminal_configuration_ensure(venue=venue)
+    except DomainError as exc:
+        messages.warning(
+            request,
+            gettext(
+                "The card readers' tips could not be updated at Stripe now (%(error)s); they "
+                "are updated before the next payment with the tip on the reader."
+            )
+            % {"error": exc.message},
+        )
+
+
+# Like CheckAdmin.inlines above: restaurant's VenueAdmin cannot know about payments.
+VenueAdmin.after_save = [*VenueAdmin.after_save, _readers_follow_the_tip_presets]
+
+
 @admin.register(TerminalLocation)
 class TerminalLocationAdmin(VenueScopedAdmin):
     view_permission = DRAWER_PERMISSION
     read_only = True
-    list_display = ["display_name", "stripe_id", "venue"]
-    fields = ["venue", "display_name", "stripe_id"]
+    list_display = ["display_name", "stripe_id", "configuration_id", "venue"]
+    fields = ["venue", "display_name", "stripe_id", "configuration_id", "reader_tips"]
     readonly_fields = fields
+
+    @admin.display(description=_("tips on the readers"))
+    def reader_tips(self, obj):
+        """What the location's Configuration offers, as it was last set from the presets."""
+        if not obj.tipping:
+            return gettext("none (no tip screen on the readers)")
+        parts = []
+        for currency, spec in obj.tipping.items():
+            text = ", ".join(f"{p}%" for p in spec.get("percentages") or [])
+            if spec.get("smart_tip_threshold"):
+                text += " · " + gettext("below %(threshold)s: %(amounts)s") % {
+                    "threshold": format_money(spec["smart_tip_threshold"], currency.upper()),
+                    "amounts": ", ".join(
+                        format_money(a, currency.upper()) for a in spec.get("fixed_amounts") or []
+                    ),
+                }
+            parts.append(text)
+        return "; ".join(parts)

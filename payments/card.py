@@ -21,7 +21,9 @@ creating another one: a part can be charged once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -44,8 +46,10 @@ from payments.services import (
 )
 from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
-from restaurant.models import StaffMember
-from restaurant.money import format_money
+from restaurant.models import StaffMember, Venue
+from restaurant.money import format_money, percent_of
+
+logger = logging.getLogger(__name__)
 
 
 def _key(payment: Payment, operation: str) -> str:
@@ -171,8 +175,18 @@ def card_payment_start(
         tip_on_reader=tip_on_reader,
         expected_version=expected_version,
     )
-    payment = _ensure_intent(payment)
+    try:
+        payment = _ensure_intent(payment)
+    except stripe_api.StripeFailure as exc:
+        if not exc.in_flight:
+            raise
+        # Another tablet's start is creating this payment's PaymentIntent right now (the same
+        # stored key) and shows it on the reader: this one answers with the payment as it is.
+        payment.refresh_from_db()
+        return payment
     if payment.channel == Payment.Channel.READER and payment.attempts == 0:
+        if payment.tip_on_reader:
+            terminal_configuration_ensure(venue=tab.venue)  # the reader offers today's presets
         payment = _present_on_reader(payment)
     return payment
 
@@ -203,17 +217,33 @@ def _ensure_intent(payment: Payment) -> Payment:
     return payment
 
 
-def _present_on_reader(payment: Payment) -> Payment:
-    """Send the PaymentIntent to the reader (a new attempt each time: after a decline, again).
+def _present_on_reader(payment: Payment, *, retry: bool = False) -> Payment:
+    """Show the PaymentIntent on the reader as the payment's next attempt (after a decline,
+    the same PaymentIntent again).
 
-    `terminal_reader_timeout` means the reader may have got it: the reader is asked what it
-    shows; only if it shows something else is the attempt reported as failed, and a retry is
-    a new attempt with the same PaymentIntent.
+    The attempt is taken with a compare-and-set on the count this request read, and taking it
+    clears the previous attempt's failure: from then on every other request sees an attempt in
+    progress. When another tablet's request took it first (two tablets starting or retrying one
+    payment at once), that request sends it and this one answers with the payment as it is. So
+    each attempt is sent once, under its own key stored before the call, and a count read a
+    moment ago can never pick the key of an attempt that was already sent.
+
+    If the reader refuses (busy, offline, the PaymentIntent in the wrong state), the attempt did
+    not happen: the count, the previous failure and the key are put back; a start then records
+    the refusal on its new payment for the tablet ("not taken, try again"), a retry leaves
+    everything as it was. `terminal_reader_timeout` (or no answer) means the reader may have got
+    it, and `idempotency_key_in_use` that another request is sending it: the reader is asked
+    what it shows before anything is reported.
     """
-    Payment.objects.filter(pk=payment.pk).update(
-        attempts=payment.attempts + 1, failure_code="", failure_message=""
-    )
-    payment.refresh_from_db()
+    seen = (payment.attempts, payment.failure_code, payment.failure_message)
+    attempt = payment.attempts + 1
+    taken = Payment.objects.filter(
+        pk=payment.pk, status=Payment.Status.PENDING, attempts=payment.attempts
+    ).update(attempts=attempt, failure_code="", failure_message="")
+    if not taken:  # another request took this attempt: it is in flight there
+        payment.refresh_from_db()
+        return payment
+    operation = f"process-{attempt}"
     view = _part_view(payment)
     eligible = None
     if payment.tip_on_reader:
@@ -224,32 +254,66 @@ def _present_on_reader(payment: Payment) -> Payment:
             payment.reader.stripe_id,
             pi_id=payment.stripe_payment_intent,
             tip_eligible=eligible,
-            idempotency_key=_key(payment, f"process-{payment.attempts}"),
+            idempotency_key=_key(payment, operation),
         )
     except stripe_api.StripeFailure as exc:
-        if exc.maybe_delivered:
-            reader = _reader_state(payment)
-            action = (reader or {}).get("action") or {}
-            shown = (action.get("process_payment_intent") or {}).get("payment_intent")
-            if shown == payment.stripe_payment_intent:
-                return payment  # it got there: wait for the card
-        _failed_attempt(payment, exc.code, exc.message)
+        if exc.maybe_delivered and _shown_on_reader(payment) == payment.stripe_payment_intent:
+            return _attempt_started(payment, attempt, had_failure=bool(seen[1]))  # it got there
+        if exc.in_flight:  # still being sent by the request that holds its key
+            payment.refresh_from_db()
+            return payment
+        with transaction.atomic():  # refused: the attempt did not happen
+            StripeCall.objects.filter(payment=payment, operation=operation).delete()
+            Payment.objects.filter(pk=payment.pk, attempts=attempt).update(
+                attempts=seen[0], failure_code=seen[1], failure_message=seen[2]
+            )
+        if not retry:
+            _failed_attempt(payment, exc.code, exc.message)
+        payment.refresh_from_db()
         raise
+    return _attempt_started(payment, attempt, had_failure=bool(seen[1]))
+
+
+def _attempt_started(payment: Payment, attempt: int, *, had_failure: bool) -> Payment:
+    """The reader took the attempt: a failure recorded while it was being sent is an earlier
+    attempt's (a late webhook), and tablets that showed the last failure update."""
+    cleared = (
+        Payment.objects.filter(pk=payment.pk, attempts=attempt)
+        .exclude(failure_code="", failure_message="")
+        .update(failure_code="", failure_message="")
+    )
+    payment.refresh_from_db()
+    if had_failure or cleared:
+        _tell_tablets(payment)
     return payment
 
 
-def _reader_state(payment: Payment) -> dict | None:
+def _reader_action(payment: Payment) -> dict:
+    """What the payment's reader shows now ({} when Stripe could not be asked)."""
     try:
-        return stripe_api.reader_retrieve(payment.reader.stripe_id)
+        state = stripe_api.reader_retrieve(payment.reader.stripe_id)
     except stripe_api.StripeFailure:
+        return {}
+    return state.get("action") or {}
+
+
+def _shown_on_reader(payment: Payment) -> str | None:
+    """The PaymentIntent the reader is busy with, if it is busy with one."""
+    action = _reader_action(payment)
+    if action.get("status") != "in_progress":
         return None
+    intent = (action.get("process_payment_intent") or {}).get("payment_intent")
+    return intent.get("id") if isinstance(intent, dict) else intent
 
 
 def _failed_attempt(payment: Payment, code: str, message: str) -> None:
-    Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
-        failure_code=code[:60], failure_message=message[:255]
+    changed = (
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING)
+        .exclude(failure_code=code[:60], failure_message=message[:255])
+        .update(failure_code=code[:60], failure_message=message[:255])
     )
-    _tell_tablets(payment)
+    if changed:
+        _tell_tablets(payment)
 
 
 def _tell_tablets(payment: Payment) -> None:
@@ -264,7 +328,11 @@ def _part_view(payment: Payment):
 
 
 def card_payment_retry(*, payment: Payment, actor: StaffMember) -> Payment:
-    """After a decline (or a reader that did not answer): show the same payment again."""
+    """After a decline (or a reader that did not take it): show the same payment again.
+
+    The reader is looked at first. Showing this very payment already (a second tap on "try
+    again", another tablet's retry): there is nothing to do, and nothing changes. Busy with
+    another payment: refused with `terminal_reader_busy`, and nothing changes either."""
     permissions.require(actor, "payment.take")
     payment = _pending_card(payment, actor)
     if payment.channel != Payment.Channel.READER:
@@ -272,7 +340,22 @@ def card_payment_retry(*, payment: Payment, actor: StaffMember) -> Payment:
     payment = card_payment_sync(payment=payment)
     if payment.status != Payment.Status.PENDING:
         return payment
-    return _present_on_reader(payment)
+    shown = _shown_on_reader(payment)
+    if shown == payment.stripe_payment_intent:
+        return payment
+    if payment.attempts and not payment.failure_code:
+        # No failure heard of: the attempt is on the reader, or another tablet is sending it
+        # right now. Nothing is sent again; a failure comes by webhook (or the tablet's poll).
+        return payment
+    if shown:
+        raise stripe_api.StripeFailure(
+            _("The reader is busy with another payment: finish or cancel it there first."),
+            code="terminal_reader_busy",
+            http_status=400,
+        )
+    if payment.tip_on_reader:
+        terminal_configuration_ensure(venue=payment.tab.venue)
+    return _present_on_reader(payment, retry=True)
 
 
 def _pending_card(payment: Payment, actor: StaffMember) -> Payment:
@@ -298,11 +381,16 @@ def card_payment_sync(*, payment: Payment) -> Payment:
         return payment
     intent = stripe_api.payment_intent_retrieve(payment.stripe_payment_intent)
     if intent.get("status") == "requires_capture":
-        intent = stripe_api.payment_intent_capture(
-            payment.stripe_payment_intent,
-            amount_to_capture=intent.get("amount_capturable") or intent["amount"],
-            idempotency_key=_key(payment, "capture"),
-        )
+        try:
+            intent = stripe_api.payment_intent_capture(
+                payment.stripe_payment_intent,
+                amount_to_capture=intent.get("amount_capturable") or intent["amount"],
+                idempotency_key=_key(payment, "capture"),
+            )
+        except stripe_api.StripeFailure as exc:
+            if not exc.in_flight:
+                raise
+            return payment  # a webhook and a poll at once: the other one captures and records
     return _record(payment.pk, intent)
 
 
@@ -349,11 +437,31 @@ def _record(payment_id: int, intent: dict) -> Payment:
         order_services.check_bump(tab)
     elif status == "requires_payment_method" and intent.get("last_payment_error"):
         error = intent["last_payment_error"]
-        payment.failure_code = (error.get("decline_code") or error.get("code") or "")[:60]
-        payment.failure_message = (error.get("message") or _("Declined."))[:255]
-        payment.save(update_fields=["failure_code", "failure_message", "updated_at"])
-        order_services.check_changed(tab)
+        declined = _decline_ref(error)
+        if declined and declined == payment.declined_charge:
+            return payment  # known: recorded before (a newer attempt may have cleared it since)
+        code = (error.get("decline_code") or error.get("code") or "")[:60]
+        message = (error.get("message") or _("Declined."))[:255]
+        changed = (payment.failure_code, payment.failure_message) != (code, message)
+        payment.failure_code, payment.failure_message = code, message
+        payment.declined_charge = declined[:255]
+        payment.save(
+            update_fields=["failure_code", "failure_message", "declined_charge", "updated_at"]
+        )
+        if changed:
+            order_services.check_changed(tab)
     return payment
+
+
+def _decline_ref(error: dict) -> str:
+    """What tells one decline from the next: its failed charge (else its payment method)."""
+    charge = error.get("charge")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    method = error.get("payment_method")
+    if isinstance(method, dict):
+        method = method.get("id")
+    return str(charge or method or "")
 
 
 def card_payment_cancel(*, payment: Payment, actor: StaffMember) -> Payment:
@@ -374,6 +482,8 @@ def card_payment_cancel(*, payment: Payment, actor: StaffMember) -> Payment:
                 payment.stripe_payment_intent, idempotency_key=_key(payment, "cancel")
             )
         except stripe_api.StripeFailure as exc:
+            if exc.in_flight:  # canceled from another tablet this very moment
+                return Payment.objects.get(pk=payment.pk)
             if exc.code != "payment_intent_unexpected_state":
                 raise
             return card_payment_sync(payment=payment)  # it was paid meanwhile
@@ -491,6 +601,30 @@ def _intent_of(event: dict) -> str | None:
     return None
 
 
+def _reader_failed(payment: Payment) -> None:
+    """A reader action failed: record why, as the reader tells it now (a late event about an
+    earlier attempt changes nothing while the reader shows the payment again). A decline is
+    the API error behind it (`action.api_error`, card_error with its decline code); otherwise
+    the reader's own failure (the guest canceled, a timeout)."""
+    payment = Payment.objects.select_related("reader").get(pk=payment.pk)
+    if payment.reader is None:
+        return
+    action = _reader_action(payment)
+    process = action.get("process_payment_intent") or {}
+    intent = process.get("payment_intent")
+    intent = intent.get("id") if isinstance(intent, dict) else intent
+    if action.get("status") != "failed" or intent != payment.stripe_payment_intent:
+        return
+    error = action.get("api_error") or {}
+    code = error.get("decline_code") or error.get("code") or action.get("failure_code")
+    message = error.get("message") or action.get("failure_message")
+    _failed_attempt(
+        payment,
+        code or "reader_action_failed",
+        message or _("The reader did not take the payment."),
+    )
+
+
 def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
     """Verify, store by event id (a duplicate does nothing), then handle: whatever the event
     says, the PaymentIntent is fetched again, so events can come in any order."""
@@ -505,17 +639,22 @@ def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookEvent:
         if stored.processed_at is not None:
             return stored  # seen and handled before: a duplicate does nothing
         # Stored, but its handling failed (Stripe unreachable): Stripe's retry handles it now.
+    if event.get("api_version") != stripe_api.API_VERSION:
+        # The webhook endpoint renders events in its own API version: Brigade only takes ids
+        # from them and fetches the objects in the pinned one, so an older endpoint still
+        # works; set it to the pinned version all the same (README, real Stripe).
+        logger.warning(
+            "Stripe event %s is in API version %s, not %s: set the webhook endpoint's version",
+            event["id"],
+            event.get("api_version"),
+            stripe_api.API_VERSION,
+        )
     intent_id = _intent_of(event)
     payment = Payment.objects.filter(stripe_payment_intent=intent_id).first() if intent_id else None
     result = "ignored"
     if payment is not None:
         if event.get("type") == "terminal.reader.action_failed" and payment.status == "pending":
-            action = ((event.get("data") or {}).get("object") or {}).get("action") or {}
-            _failed_attempt(
-                payment,
-                action.get("failure_code") or "reader_action_failed",
-                action.get("failure_message") or _("The reader did not take the payment."),
-            )
+            _reader_failed(payment)
         payment = card_payment_sync(payment=payment)
         result = f"payment {payment.pk}: {payment.status}"
     WebhookEvent.objects.filter(pk=stored.pk).update(
@@ -545,6 +684,8 @@ def client_secret(payment: Payment) -> str | None:
     secret = getattr(payment, "client_secret", None)
     if secret:
         return secret
+    if not payment.stripe_payment_intent:
+        return None  # another request is creating it right now: the app asks again
     return stripe_api.payment_intent_retrieve(payment.stripe_payment_intent).get("client_secret")
 
 
@@ -560,27 +701,174 @@ def connection_token(*, venue) -> dict:
 # --- set-up: the venue's location and its readers -----------------------------------------------
 
 
+# Stripe needs a location's state where the country has them, and a postal code everywhere
+# but the few countries without them (the local emulator checks the same).
+ADDRESS_STATE_COUNTRIES = frozenset({"AU", "CA", "US"})
+NO_POSTAL_CODE_COUNTRIES = frozenset({"AE", "HK"})
+
+
+def location_address(venue) -> dict:
+    """The venue's address as a Stripe Terminal location takes it: only the parts that are
+    filled in (Stripe refuses an empty string), and complete for the country, or
+    `ValidationFailed` saying what is missing."""
+    country = (venue.address_country or "").strip().upper()
+    address = {
+        "line1": (venue.address_line1 or "").strip(),
+        "line2": (venue.address_line2 or "").strip(),
+        "postal_code": (venue.address_postal_code or "").strip(),
+        "city": (venue.address_city or "").strip(),
+        "state": (venue.address_state or "").strip(),
+        "country": country,
+    }
+    needed = [("line1", _("street and number"))]
+    if country not in NO_POSTAL_CODE_COUNTRIES:
+        needed.append(("postal_code", _("postal code")))
+    needed += [("city", _("city")), ("country", _("country"))]
+    if country in ADDRESS_STATE_COUNTRIES:
+        needed.append(("state", _("state or province")))
+    missing = [str(label) for key, label in needed if not address[key]]
+    if missing:
+        raise ValidationFailed(
+            _(
+                "Card readers need the full address of %(venue)s at Stripe. Fill in the "
+                "venue's %(missing)s first (venue settings, Address)."
+            )
+            % {"missing": ", ".join(missing), "venue": venue.name},
+            code="address_incomplete",
+            field="address",
+        )
+    return {key: value for key, value in address.items() if value}
+
+
+# The currencies a Terminal Configuration takes tipping in (stripe.params ConfigurationCreate-
+# ParamsTipping); elsewhere the readers offer no tips.
+TIPPING_CURRENCIES = frozenset(
+    [
+        "aed",
+        "aud",
+        "cad",
+        "chf",
+        "czk",
+        "dkk",
+        "eur",
+        "gbp",
+        "gip",
+        "hkd",
+        "huf",
+        "jpy",
+        "mxn",
+        "myr",
+        "nok",
+        "nzd",
+        "pln",
+        "ron",
+        "sek",
+        "sgd",
+        "usd",
+    ]
+)
+
+
+def terminal_tipping(venue) -> dict:
+    """The on-reader tipping of the venue's Terminal Configuration, from its tip presets: the
+    percentages (a reader shows three), and with smart tips the fixed amounts offered below the
+    threshold; in the venue's currency. Empty: the readers offer no tips."""
+    currency = (venue.currency or "").lower()
+    percentages = [
+        p
+        for p in (venue.tip_presets or [])
+        if isinstance(p, int) and not isinstance(p, bool) and 0 < p <= 100
+    ][:3]
+    if not percentages or currency not in TIPPING_CURRENCIES:
+        return {}
+    spec: dict = {"percentages": percentages}
+    fixed = [a for a in (venue.tip_fixed_amounts or []) if isinstance(a, int) and a > 0][:3]
+    if venue.tip_smart_threshold and fixed:
+        spec["fixed_amounts"] = fixed
+        spec["smart_tip_threshold"] = venue.tip_smart_threshold
+    return {currency: spec}
+
+
 def terminal_location_ensure(*, venue) -> TerminalLocation:
-    """The venue's Terminal location, created in Stripe from the venue's name and address the
-    first time it is needed."""
+    """The venue's Terminal location, created in Stripe the first time it is needed from the
+    venue's name and structured address, with a Configuration of its own that carries the
+    venue's on-reader tipping (under the venue's row lock: two tablets asking at once make
+    one)."""
     location = TerminalLocation.objects.filter(venue=venue).first()
     if location is not None:
         return location
-    lines = [line.strip() for line in (venue.address or "").replace(",", "\n").splitlines()]
-    lines = [line for line in lines if line]
-    country = "NL" if venue.currency == "EUR" else "US"
-    created = stripe_api.location_create(
-        display_name=venue.name[:120],
-        address={
-            "line1": lines[0] if lines else venue.name,
-            "city": lines[-1] if len(lines) > 1 else "",
-            "country": country,
-        },
-    )
-    location, _created = TerminalLocation.objects.get_or_create(
-        venue=venue, defaults={"stripe_id": created["id"], "display_name": venue.name[:120]}
-    )
+    address = location_address(venue)
+    with transaction.atomic():
+        Venue.objects.select_for_update(no_key=True).filter(pk=venue.pk).first()
+        location = TerminalLocation.objects.filter(venue=venue).first()
+        if location is not None:
+            return location
+        tipping = terminal_tipping(venue)
+        configuration = stripe_api.configuration_create(
+            name=f"Brigade: {venue.name}"[:100], tipping=tipping
+        )
+        created = stripe_api.location_create(
+            display_name=venue.name[:120], address=address, configuration=configuration["id"]
+        )
+        return TerminalLocation.objects.create(
+            venue=venue,
+            stripe_id=created["id"],
+            display_name=venue.name[:120],
+            configuration_id=configuration["id"],
+            tipping=tipping,
+        )
+
+
+def terminal_configuration_ensure(*, venue) -> TerminalLocation:
+    """Keep the readers' tipping what the venue's presets say: the location's Configuration is
+    created (an older location has none) or updated when the presets changed since it was last
+    set. Called before a payment with the tip on the reader, and when the venue is saved."""
+    venue = Venue.objects.get(pk=venue.pk)  # the presets as they are now
+    location = terminal_location_ensure(venue=venue)
+    wanted = terminal_tipping(venue)
+    if location.configuration_id and location.tipping == wanted:
+        return location
+    with transaction.atomic():
+        location = TerminalLocation.objects.select_for_update(no_key=True).get(pk=location.pk)
+        if location.configuration_id and location.tipping == wanted:
+            return location
+        if location.configuration_id:
+            stripe_api.configuration_update(location.configuration_id, tipping=wanted)
+        else:
+            configuration = stripe_api.configuration_create(
+                name=f"Brigade: {venue.name}"[:100], tipping=wanted
+            )
+            stripe_api.location_set_configuration(
+                location.stripe_id, configuration=configuration["id"]
+            )
+            location.configuration_id = configuration["id"]
+        location.tipping = wanted
+        location.save(update_fields=["configuration_id", "tipping"])
     return location
+
+
+def reader_tip_suggestions(*, reader: CardReader, currency: str, eligible: int) -> list[dict]:
+    """What a reader offers the guest for a pre-tip amount `eligible`, from its location's
+    Configuration at Stripe (else the account's default): percentages of it, or with smart tips
+    the fixed amounts below the threshold. [] when it shows no tipping screen."""
+    state = stripe_api.reader_retrieve(reader.stripe_id)
+    location_id = state.get("location")
+    location_id = location_id.get("id") if isinstance(location_id, dict) else location_id
+    configuration = None
+    if location_id:
+        override = stripe_api.location_retrieve(location_id).get("configuration_overrides")
+        if override:
+            configuration = stripe_api.configuration_retrieve(override)
+    if configuration is None:
+        configuration = stripe_api.configuration_account_default() or {}
+    spec = (configuration.get("tipping") or {}).get(currency.lower()) or {}
+    threshold = spec.get("smart_tip_threshold")
+    if threshold and eligible < threshold and spec.get("fixed_amounts"):
+        return [{"percent": None, "amount": a} for a in spec["fixed_amounts"]]
+    return [
+        {"percent": p, "amount": percent_of(eligible, Decimal(p))}
+        for p in spec.get("percentages") or []
+    ]
 
 
 def card_reader_register(*, venue, label: str, registration_code: str) -> CardReader:

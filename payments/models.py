@@ -298,6 +298,9 @@ class Payment(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts on the reader"), default=0)
     failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
     failure_message = models.CharField(_("failure"), max_length=255, blank=True)
+    # The last decline recorded from Stripe (its failed charge), so a decline of an earlier
+    # attempt is never recorded again once a new attempt has cleared it.
+    declined_charge = models.CharField(max_length=255, blank=True, editable=False)
     refunded = models.PositiveIntegerField(_("refunded (minor units)"), default=0)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -380,6 +383,14 @@ class TerminalLocation(models.Model):
     venue = models.OneToOneField(Venue, on_delete=models.CASCADE, related_name="terminal_location")
     stripe_id = models.CharField(_("Stripe location id"), max_length=255, unique=True)
     display_name = models.CharField(_("name"), max_length=120)
+    # The location's Terminal Configuration (configuration_overrides): on-reader tipping from
+    # the venue's presets, and the tipping it was last given (payments.card keeps it current).
+    configuration_id = models.CharField(
+        _("Stripe configuration id"), max_length=255, blank=True, editable=False
+    )
+    tipping = models.JSONField(
+        _("tipping on the readers"), default=dict, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("Terminal location")

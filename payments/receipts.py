@@ -152,9 +152,9 @@ def _header(venue) -> tuple[str, ...]:
     if not lines:
         lines = [venue.name]
     text = "\n".join(lines)
-    for line in (venue.address or "").splitlines():
-        if line.strip() and line.strip() not in text:
-            lines.append(line.strip())
+    for line in venue.address_lines():
+        if line not in text:
+            lines.append(line)
     return tuple(lines)
 
 

@@ -11,6 +11,7 @@ whose answer never came is `maybe_delivered` and must be resolved by retrieving 
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 
 import stripe
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from restaurant.errors import DomainError
 
 WEBHOOK_TOLERANCE_SECONDS = 300
+API_VERSION = stripe.api_version  # what the pinned SDK sends: 2026-10-28.endive
 
 
 class StripeFailure(DomainError):
@@ -30,6 +32,9 @@ class StripeFailure(DomainError):
     def __init__(self, message: str, *, code: str, maybe_delivered: bool = False, **extra):
         super().__init__(_reader_messages().get(code, message), code=code)
         self.maybe_delivered = maybe_delivered
+        # Another request with the same idempotency key is still running at Stripe (after
+        # waiting for it): it will finish the work; look at the object instead of failing.
+        self.in_flight = code == "idempotency_key_in_use"
         self.extra = extra
         # The reader or the payment is in a state that refuses this: a conflict, not an outage.
         if not maybe_delivered and (extra.get("http_status") or 0) in (400, 402, 404):
@@ -88,26 +93,47 @@ def _plain(obj) -> dict:
     return json.loads(json.dumps(obj.to_dict(recursive=True), default=str))
 
 
+# Waits (seconds) for another request with the same idempotency key to finish at Stripe
+# (409 idempotency_key_in_use: two tablets sending one payment's call at once), after the SDK's
+# own retries: then the same request is sent again and Stripe replays the first one's answer.
+IN_FLIGHT_WAITS = (0.25, 0.5, 1.0, 2.0)
+
+
 def _call(fn, *args, **kwargs) -> dict:
-    try:
-        return _plain(fn(*args, **kwargs))
-    except stripe.APIConnectionError as exc:
-        raise StripeFailure(
-            _("Stripe did not answer; the payment is checked again before anything is retried."),
-            code="stripe_unreachable",
-            maybe_delivered=True,
-        ) from exc
-    except stripe.StripeError as exc:
-        body = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
-        code = exc.code or body.get("code") or "stripe_error"
-        message = body.get("message") or str(exc.user_message or exc) or code
-        raise StripeFailure(
-            message,
-            code=code,
-            maybe_delivered=code == "terminal_reader_timeout" or (exc.http_status or 0) >= 500,
-            decline_code=body.get("decline_code"),
-            http_status=exc.http_status,
-        ) from exc
+    for wait in (*IN_FLIGHT_WAITS, None):
+        try:
+            return _plain(fn(*args, **kwargs))
+        except stripe.APIConnectionError as exc:
+            raise StripeFailure(
+                _(
+                    "Stripe did not answer; the payment is checked again before anything is "
+                    "retried."
+                ),
+                code="stripe_unreachable",
+                maybe_delivered=True,
+            ) from exc
+        except stripe.StripeError as exc:
+            failure = _failure(exc)
+            if not failure.in_flight or wait is None:
+                raise failure from exc
+        time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _failure(exc: stripe.StripeError) -> StripeFailure:
+    body = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
+    code = exc.code or body.get("code") or "stripe_error"
+    message = body.get("message") or str(exc.user_message or exc) or code
+    return StripeFailure(
+        message,
+        code=code,
+        maybe_delivered=(
+            code in ("terminal_reader_timeout", "idempotency_key_in_use")
+            or (exc.http_status or 0) >= 500
+        ),
+        decline_code=body.get("decline_code"),
+        http_status=exc.http_status,
+    )
 
 
 def _options(key: str | None) -> dict:
@@ -120,13 +146,17 @@ def _options(key: str | None) -> dict:
 def payment_intent_create(
     *, amount: int, currency: str, metadata: dict, description: str, idempotency_key: str
 ) -> dict:
-    """A card-present PaymentIntent with manual capture (authorize now, capture with the tip)."""
+    """A card-present PaymentIntent with manual capture (authorize now, capture with the tip).
+
+    The pinned API version (2026-09-30.endive on) no longer takes `payment_method_types`:
+    `allowed_payment_method_types` limits the PaymentIntent to card_present, and Stripe answers
+    with the usable ones in `payment_method_types`."""
     return _call(
         _client().v1.payment_intents.create,
         params={
             "amount": amount,
             "currency": currency.lower(),
-            "payment_method_types": ["card_present"],
+            "allowed_payment_method_types": ["card_present"],
             "capture_method": "manual",
             "metadata": {k: str(v) for k, v in metadata.items()},
             "description": description[:200],
@@ -203,11 +233,54 @@ def reader_present_test_card(reader_id: str, *, number: str, tip: int = 0) -> di
     )
 
 
-def location_create(*, display_name: str, address: dict) -> dict:
+def location_create(*, display_name: str, address: dict, configuration: str | None) -> dict:
+    """A Terminal location (`address` holds only filled-in parts: Stripe refuses empty
+    strings), its readers configured by `configuration` (configuration_overrides)."""
+    params: dict = {"display_name": display_name, "address": address}
+    if configuration:
+        params["configuration_overrides"] = configuration
+    return _call(_client().v1.terminal.locations.create, params=params)
+
+
+def location_retrieve(location_id: str) -> dict:
+    return _call(_client().v1.terminal.locations.retrieve, location_id)
+
+
+def location_set_configuration(location_id: str, *, configuration: str) -> dict:
     return _call(
-        _client().v1.terminal.locations.create,
-        params={"display_name": display_name, "address": address},
+        _client().v1.terminal.locations.update,
+        location_id,
+        params={"configuration_overrides": configuration},
     )
+
+
+def configuration_create(*, name: str, tipping: dict | None) -> dict:
+    """A Terminal Configuration: `tipping` is {currency: {percentages, fixed_amounts,
+    smart_tip_threshold}} for on-reader tips (None: no tipping screen)."""
+    params: dict = {"name": name}
+    if tipping:
+        params["tipping"] = tipping
+    return _call(_client().v1.terminal.configurations.create, params=params)
+
+
+def configuration_update(configuration_id: str, *, tipping: dict | None) -> dict:
+    """Replace the Configuration's tipping (None unsets it: the readers stop offering tips)."""
+    return _call(
+        _client().v1.terminal.configurations.update,
+        configuration_id,
+        params={"tipping": tipping or ""},
+    )
+
+
+def configuration_retrieve(configuration_id: str) -> dict:
+    return _call(_client().v1.terminal.configurations.retrieve, configuration_id)
+
+
+def configuration_account_default() -> dict | None:
+    found = _call(
+        _client().v1.terminal.configurations.list, params={"is_account_default": True, "limit": 1}
+    )
+    return (found.get("data") or [None])[0]
 
 
 def connection_token_create(*, location: str | None) -> dict:

@@ -7,8 +7,6 @@ lets a person tap a test card on it (Stripe test mode and the emulator only).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -25,7 +23,7 @@ from restaurant.admin import admin_venue_ids
 from restaurant.errors import DomainError
 from restaurant.jsonio import json_loads, request_body
 from restaurant.models import Venue
-from restaurant.money import format_money, percent_of
+from restaurant.money import format_money
 
 TEST_CARDS = [
     ("4242424242424242", gettext_lazy("Visa — approved")),
@@ -81,19 +79,22 @@ def _screen(reader: CardReader) -> dict:
     if intent_id and action.get("status") == "in_progress":
         intent = stripe_api.payment_intent_retrieve(intent_id)
         venue: Venue = reader.venue
-        eligible = ((process.get("process_config") or {}).get("tipping") or {}).get(
-            "amount_eligible"
-        )
+        config = process.get("process_config") or {}
         screen["amount"] = format_money(intent["amount"], venue.currency)
-        screen["tips"] = [
-            {
-                "percent": p,
-                "amount": percent_of(eligible, Decimal(p)),
-                "text": format_money(percent_of(eligible, Decimal(p)), venue.currency),
-            }
-            for p in (venue.tip_presets or [])
-            if eligible and isinstance(p, int)
-        ]
+        screen["tips"] = []
+        if not config.get("skip_tipping"):
+            # What the reader's Configuration offers (nothing without one), on the amount the
+            # server gave it for tips (amount_eligible), else on the whole amount.
+            eligible = (config.get("tipping") or {}).get("amount_eligible") or intent["amount"]
+            try:
+                tips = card.reader_tip_suggestions(
+                    reader=reader, currency=intent["currency"], eligible=eligible
+                )
+            except DomainError:
+                tips = []
+            screen["tips"] = [
+                {**tip, "text": format_money(tip["amount"], venue.currency)} for tip in tips
+            ]
     return screen
 
 

@@ -72,6 +72,7 @@ from restaurant.models import (
     Table,
     TaxRate,
     Venue,
+    smart_tips_problem,
 )
 from restaurant.permissions import staff_can
 
@@ -356,6 +357,22 @@ RelatedOnly = admin.RelatedOnlyFieldListFilter
 class VenueForm(VenueScopedForm):
     """The tablets offer tip presets as buttons: whole percentages, 1 to 100."""
 
+    def clean_tip_fixed_amounts(self):
+        amounts = self.cleaned_data.get("tip_fixed_amounts")
+        return [] if amounts in (None, "") else amounts
+
+    def clean(self):
+        cleaned = super().clean()
+        problem = smart_tips_problem(
+            cleaned.get("tip_smart_threshold"), cleaned.get("tip_fixed_amounts")
+        )
+        if problem and "tip_fixed_amounts" not in self.errors:
+            self.add_error("tip_fixed_amounts", problem)
+        return cleaned
+
+    def clean_address_country(self):
+        return (self.cleaned_data.get("address_country") or "").strip().upper()
+
     def clean_tip_presets(self):
         presets = self.cleaned_data.get("tip_presets")
         if presets in (None, ""):
@@ -386,6 +403,7 @@ class VenueAdmin(VenueScopedAdmin):
             {
                 "fields": [
                     "tip_presets",
+                    ("tip_smart_threshold", "tip_fixed_amounts"),
                     ("tip_before_tax", "tip_before_discount"),
                     ("service_charge_percent", "service_charge_min_guests"),
                     "cash_rounding",
@@ -393,13 +411,36 @@ class VenueAdmin(VenueScopedAdmin):
             },
         ),
         (
-            _("Receipts"),
-            {"fields": ["receipt_header", "receipt_footer", "vat_number", "address"]},
+            _("Address"),
+            {
+                "fields": [
+                    "address_line1",
+                    "address_line2",
+                    ("address_postal_code", "address_city"),
+                    ("address_state", "address_country"),
+                ],
+                "description": _(
+                    "Printed on receipts. Card readers need it complete: Stripe registers "
+                    "them at this address (street, postal code, city and country; the state "
+                    "or province where the country has them)."
+                ),
+            },
         ),
+        (_("Receipts"), {"fields": ["receipt_header", "receipt_footer", "vat_number"]}),
     ]
+
+    # Apps above restaurant that keep something in step with a venue's settings add a callable
+    # here, called with (request, venue) after it is saved: payments keeps the card readers'
+    # tipping Configuration in step with the tip presets (payments/admin.py).
+    after_save: list = []
 
     def get_prepopulated_fields(self, request, obj=None):
         return {"slug": ["name"]} if obj is None else {}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        for hook in self.after_save:
+            hook(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

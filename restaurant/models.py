@@ -21,6 +21,21 @@ def default_tip_presets() -> list[int]:
     return [5, 10, 15]
 
 
+def smart_tips_problem(threshold, amounts) -> str | None:
+    """Why smart tips (fixed amounts below a threshold) cannot be set so, or None."""
+    if amounts in (None, ""):
+        amounts = []
+    if not isinstance(amounts, list) or not all(
+        isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in amounts
+    ):
+        return _("Fixed tip amounts are whole amounts in cents above 0, for example [100, 200].")
+    if len(amounts) > 3:
+        return _("A card reader shows at most three fixed tip amounts.")
+    if threshold and not amounts:
+        return _("Smart tips need the fixed amounts to offer below the threshold.")
+    return None
+
+
 class Venue(models.Model):
     class Language(models.TextChoices):
         ENGLISH = "en", _("English")
@@ -50,6 +65,20 @@ class Venue(models.Model):
         default=default_tip_presets,
         blank=True,
         help_text=_("Whole percentages offered as tip buttons, for example [5, 10, 15]."),
+    )
+    tip_smart_threshold = models.PositiveIntegerField(
+        _("smart tips below (minor units)"),
+        default=0,
+        help_text=_(
+            "On the card readers: below this amount (in cents) the guest is offered the fixed "
+            "tip amounts instead of percentages; 0 turns smart tips off."
+        ),
+    )
+    tip_fixed_amounts = models.JSONField(
+        _("fixed tip amounts (minor units)"),
+        default=list,
+        blank=True,
+        help_text=_("Up to three amounts in cents for smart tips, for example [100, 200, 300]."),
     )
     cash_rounding = models.PositiveIntegerField(
         _("cash rounding step"),
@@ -83,7 +112,37 @@ class Venue(models.Model):
     receipt_header = models.TextField(_("receipt header"), blank=True)
     receipt_footer = models.TextField(_("receipt footer"), blank=True)
     vat_number = models.CharField(_("VAT number"), max_length=32, blank=True)
-    address = models.TextField(_("address"), blank=True)
+    # The venue's address in parts, as receipts print it and Stripe's Terminal location needs it
+    # (payments.card.terminal_location_ensure): street, postal code, city, country, and the
+    # state or province where the country has them.
+    address_line1 = models.CharField(
+        _("street and number"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example: Keizersgracht 1."),
+    )
+    address_line2 = models.CharField(
+        _("address line 2"), max_length=200, blank=True, help_text=_("Building, floor or unit.")
+    )
+    address_postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    address_city = models.CharField(_("city"), max_length=100, blank=True)
+    address_state = models.CharField(
+        _("state or province"),
+        max_length=100,
+        blank=True,
+        help_text=_("Only where the country has them (United States, Canada, Australia): CA."),
+    )
+    address_country = models.CharField(
+        _("country"),
+        max_length=2,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z]{2}$", _("Use a two-letter ISO 3166 country code such as NL.")
+            )
+        ],
+        help_text=_("Two letters: NL, BE, DE, GB, US..."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,9 +166,23 @@ class Venue(models.Model):
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
+    def address_lines(self) -> list[str]:
+        """The address as it is written on an envelope (and a receipt), without the country:
+        "1015 CJ Amsterdam" in most of Europe, "San Francisco, CA 94111" where states are used."""
+        lines = [self.address_line1, self.address_line2]
+        postal, city, state = self.address_postal_code, self.address_city, self.address_state
+        if state:
+            lines.append(
+                " ".join(part for part in (f"{city}," if city else "", state, postal) if part)
+            )
+        else:
+            lines.append(" ".join(part for part in (postal, city) if part))
+        return [line.strip() for line in lines if line and line.strip()]
+
     def clean(self):
         from django.core.exceptions import ValidationError
 
+        self.address_country = (self.address_country or "").strip().upper()
         presets = self.tip_presets
         if not isinstance(presets, list) or not all(
             isinstance(p, int) and not isinstance(p, bool) and 0 < p <= 100 for p in presets
@@ -117,6 +190,9 @@ class Venue(models.Model):
             raise ValidationError(
                 {"tip_presets": _("Tip presets must be a list of whole percentages from 1 to 100.")}
             )
+        problem = smart_tips_problem(self.tip_smart_threshold, self.tip_fixed_amounts)
+        if problem:
+            raise ValidationError({"tip_fixed_amounts": problem})
 
 
 class StaffMember(models.Model):

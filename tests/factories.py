@@ -22,6 +22,10 @@ class VenueFactory(factory.django.DjangoModelFactory):
     timezone = "Europe/Amsterdam"
     prices_include_tax = True
     cash_rounding = 5
+    address_line1 = "Prinsengracht 263"
+    address_postal_code = "1016 GV"
+    address_city = "Amsterdam"
+    address_country = "NL"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -68,6 +68,17 @@ def invalid_integer(param: str, value: Any) -> StripeAPIError:
     )
 
 
+def empty(param: str) -> StripeAPIError:
+    return StripeAPIError(
+        f"You passed an empty string for '{param}'. We assume empty values are an attempt to "
+        f"unset a parameter; however '{param}' cannot be unset. You should remove '{param}' "
+        "from your request or supply a non-empty value.",
+        code="parameter_invalid_empty",
+        param=param,
+        saved=False,
+    )
+
+
 def invalid(param: str, message: str, code: str | None = None) -> StripeAPIError:
     return StripeAPIError(message, code=code, param=param, saved=False)
 
@@ -90,3 +101,8 @@ def no_such(kind: str, object_id: str, param: str) -> StripeAPIError:
 
 def unexpected_state(message: str, **extra: Any) -> StripeAPIError:
     return StripeAPIError(message, code="payment_intent_unexpected_state", **extra)
+
+
+def invalid_state(message: str, **extra: Any) -> StripeAPIError:
+    """Processing (on a reader) a PaymentIntent that is not in the state the action needs."""
+    return StripeAPIError(message, code="intent_invalid_state", **extra)

@@ -118,13 +118,7 @@ def string(
     if not isinstance(raw, str):
         raise errors.invalid(name, f"Invalid string: {raw!r}")
     if required and raw == "":
-        raise errors.invalid(
-            name,
-            f"You passed an empty string for '{name}'. We assume empty values are an attempt "
-            f"to unset a parameter; however '{name}' cannot be unset. You should remove "
-            f"'{name}' from your request or supply a non-empty value.",
-            code="parameter_invalid_empty",
-        )
+        raise errors.empty(name)
     if choices is not None and raw not in choices:
         raise errors.invalid(
             name, f"Invalid {name}: must be one of {', '.join(choices)}", code=None

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import forms
 from .errors import StripeAPIError
-from .state import EmulatorState, RequestContext, new_id
+from .state import EmulatorState, RequestContext, new_id, valid_version
 from .webhooks import WebhookDispatcher
 
 logger = logging.getLogger("payments.stripe_emulator")
@@ -64,6 +64,16 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
          "update_location"),
         ("DELETE", f"/v1/terminal/locations/{_ID}", "terminal.locations.delete",
          "delete_location"),
+        ("POST", "/v1/terminal/configurations", "terminal.configurations.create",
+         "create_configuration"),
+        ("GET", "/v1/terminal/configurations", "terminal.configurations.list",
+         "list_configurations"),
+        ("GET", f"/v1/terminal/configurations/{_ID}", "terminal.configurations.retrieve",
+         "retrieve_configuration"),
+        ("POST", f"/v1/terminal/configurations/{_ID}", "terminal.configurations.update",
+         "update_configuration"),
+        ("DELETE", f"/v1/terminal/configurations/{_ID}", "terminal.configurations.delete",
+         "delete_configuration"),
         ("POST", "/v1/terminal/readers", "terminal.readers.create", "create_reader"),
         ("GET", "/v1/terminal/readers", "terminal.readers.list", "list_readers"),
         ("GET", f"/v1/terminal/readers/{_ID}", "terminal.readers.retrieve", "retrieve_reader"),
@@ -82,6 +92,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
 
 _FAULT_KEYS = {
     "timeout_next",
+    "slow_next",
     "drop_response_next",
     "fail_next_http",
     "duplicate_webhooks",
@@ -99,6 +110,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
     notes: list[str] = field(default_factory=list)
+    saved: bool = False  # kept under the request's idempotency key
 
 
 class ControlError(Exception):
@@ -129,18 +141,29 @@ class EmulatorServer:
         webhook_max_attempts: int = 4,
         webhook_backoff: float = 0.5,
         webhook_timeout: float = 5.0,
+        webhook_api_version: str | None = None,
         log: Callable[[str], None] | None = None,
+        record: bool = False,
     ):
         self.api_key = api_key
+        # With `record`, every /v1 exchange and every webhook event is kept in `traffic` (for
+        # tests that check what was sent against the SDK's types; see `take_traffic`).
+        self.record = record
+        self.traffic: list[dict[str, Any]] = []
+        self._traffic_lock = threading.Lock()
         self.dispatcher = WebhookDispatcher(
             webhook_url,
             webhook_secret,
             max_attempts=webhook_max_attempts,
             backoff=webhook_backoff,
             timeout=webhook_timeout,
+            api_version=webhook_api_version,
         )
         self.state = EmulatorState(dispatcher=self.dispatcher)
+        if record:
+            self.dispatcher.observer = self._record_event
         self.log = log or logger.info
+        self._in_flight: set[str] = set()  # idempotency keys whose request is running
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.emulator = self
         self._thread: threading.Thread | None = None
@@ -182,6 +205,21 @@ class EmulatorServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def take_traffic(self) -> list[dict[str, Any]]:
+        """What was recorded since the last call (`record=True`), oldest first: dicts with
+        `kind` "api" (method, path, params, status, body, headers) or "event" (event)."""
+        with self._traffic_lock:
+            taken, self.traffic = self.traffic, []
+        return taken
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        if self.record:
+            with self._traffic_lock:
+                self.traffic.append(json.loads(json.dumps(entry)))
+
+    def _record_event(self, payload: str) -> None:
+        self._record({"kind": "event", "event": json.loads(payload)})
+
     def reset(self) -> None:
         """Forget every object, event, delivery, idempotency key and fault."""
         with self.state.lock:
@@ -191,9 +229,37 @@ class EmulatorServer:
     # --- the Stripe API -------------------------------------------------------------------
 
     def handle_api(self, method: str, path: str, query: str, body: bytes, headers: Any) -> Reply:
+        reply = self._handle_api(method, path, query, body, headers)
+        if self.record:
+            try:
+                params = forms.decode(query)
+                if body:
+                    params.update(forms.decode(body.decode("utf-8")))
+            except (StripeAPIError, UnicodeDecodeError):
+                params = {"_undecodable": True}
+            self._record(
+                {
+                    "kind": "api",
+                    "method": method,
+                    "path": path,
+                    "params": params,
+                    "status": reply.status,
+                    "body": reply.body,
+                    "headers": dict(reply.headers),
+                    "stripe_version": headers.get("Stripe-Version"),
+                    "dropped": reply.drop,
+                }
+            )
+        return reply
+
+    def _handle_api(self, method: str, path: str, query: str, body: bytes, headers: Any) -> Reply:
         request_id = new_id("req_", 14)
         version = headers.get("Stripe-Version") or self.state.api_version
         base_headers = {"Request-Id": request_id, "Stripe-Version": version}
+        if not valid_version(version):
+            base_headers["Stripe-Version"] = self.state.api_version
+            err = StripeAPIError(f"Invalid Stripe API version: {version}", saved=False)
+            return Reply(err.status, err.body(), base_headers)
         key = headers.get("Idempotency-Key") if method == "POST" else None
         if key:
             base_headers["Idempotency-Key"] = key
@@ -241,58 +307,92 @@ class EmulatorServer:
                 )
             )
 
-        ctx = RequestContext(request_id=request_id, idempotency_key=key)
+        ctx = RequestContext(request_id=request_id, idempotency_key=key, api_version=version)
+        # Idempotency as Stripe does it: a finished request's answer is replayed; a second
+        # request with a key whose first request is still running is refused with 409
+        # idempotency_key_in_use (it is not queued behind it). Other requests run side by side;
+        # only the state changes themselves take the state lock, one at a time.
         with self.state.lock:
             if key:
                 replay = self._replay(key, method, path, params, base_headers)
                 if replay is not None:
                     return replay
-            notes: list[str] = []
-            fail = self.state.take_fault("fail_next_http", op)
-            if fail is not None and not fail["after"]:
-                notes.append(f"fault=fail_next_http:{fail['status']}")
-                return Reply(
-                    fail["status"],
-                    self._api_error_body(fail["status"]),
-                    base_headers,
-                    notes=notes,
-                )
-            try:
-                handler = getattr(self.state, fn)
-                args = (object_id, params, ctx) if object_id is not None else (params, ctx)
-                obj = handler(*args)
-                reply = Reply(200, self.state.render(obj, params.get("expand")), base_headers)
-                saved = True
-            except StripeAPIError as err:
-                reply = error_reply(err)
-                saved = err.saved
-            reply.notes = notes
-            if fail is not None:  # "after": the work is done, the answer is lost
-                notes.append(f"fault=fail_next_http:{fail['status']}:after")
-                reply = Reply(
-                    fail["status"],
-                    self._api_error_body(fail["status"]),
-                    base_headers,
-                    notes=notes,
-                )
-                saved = True
-            elif reply.status == 200:
-                if self.state.take_fault("timeout_next", op) is not None:
-                    notes.append("fault=timeout")
-                    timeout = StripeAPIError(
-                        "The reader did not respond in time. The action may or may not have "
-                        "been delivered to the reader: retrieve the reader (or wait for a "
-                        "terminal.reader.action_* webhook) to see its current action before "
-                        "retrying.",
-                        code="terminal_reader_timeout",
+                if key in self._in_flight:
+                    err = StripeAPIError(
+                        "There is currently another in-progress request using this "
+                        f"Idempotency-Key (that probably means you submitted twice, and the "
+                        f"other request is still going through): {key}. Please try again "
+                        "later.",
+                        status=409,
+                        type="idempotency_error",
+                        code="idempotency_key_in_use",
+                        saved=False,
                     )
-                    reply = error_reply(timeout, notes)
-                elif self.state.take_fault("drop_response_next", op) is not None:
-                    notes.append("fault=drop_response")
-                    reply.drop = True
-            if key and saved:
-                self._remember(key, method, path, params, reply)
-            return reply
+                    return error_reply(err, ["in_flight"])
+                self._in_flight.add(key)
+            slow = self.state.take_fault("slow_next", op)
+        try:
+            if slow is not None:  # Stripe takes its time: the key stays in flight meanwhile
+                time.sleep(slow["ms"] / 1000)
+            with self.state.lock:
+                reply = self._execute(op, fn, object_id, params, ctx, version, base_headers)
+                if slow is not None:
+                    reply.notes.append(f"fault=slow:{slow['ms']}ms")
+                if key and reply.saved:
+                    self._remember(key, method, path, params, reply)
+                return reply
+        finally:
+            if key:
+                with self.state.lock:
+                    self._in_flight.discard(key)
+
+    def _execute(
+        self, op: str, fn: str, object_id, params: dict, ctx, version: str, base_headers: dict
+    ) -> Reply:
+        """Run one API call on the state (the state lock is held) and apply the faults."""
+        notes: list[str] = []
+
+        def error_reply(err: StripeAPIError) -> Reply:
+            return Reply(err.status, err.body(), {**base_headers, **err.headers}, notes=notes)
+
+        fail = self.state.take_fault("fail_next_http", op)
+        if fail is not None and not fail["after"]:
+            notes.append(f"fault=fail_next_http:{fail['status']}")
+            return Reply(
+                fail["status"], self._api_error_body(fail["status"]), base_headers, notes=notes
+            )
+        try:
+            handler = getattr(self.state, fn)
+            args = (object_id, params, ctx) if object_id is not None else (params, ctx)
+            obj = handler(*args)
+            reply = Reply(200, self.state.render(obj, params.get("expand"), version), base_headers)
+            reply.saved = True
+        except StripeAPIError as err:
+            reply = error_reply(err)
+            reply.saved = err.saved
+        reply.notes = notes
+        if fail is not None:  # "after": the work is done, the answer is lost
+            notes.append(f"fault=fail_next_http:{fail['status']}:after")
+            reply = Reply(
+                fail["status"], self._api_error_body(fail["status"]), base_headers, notes=notes
+            )
+            reply.saved = True
+        elif reply.status == 200:
+            if self.state.take_fault("timeout_next", op) is not None:
+                notes.append("fault=timeout")
+                timeout = StripeAPIError(
+                    "The reader did not respond in time. The action may or may not have "
+                    "been delivered to the reader: retrieve the reader (or wait for a "
+                    "terminal.reader.action_* webhook) to see its current action before "
+                    "retrying.",
+                    code="terminal_reader_timeout",
+                )
+                reply = error_reply(timeout)
+                reply.saved = True
+            elif self.state.take_fault("drop_response_next", op) is not None:
+                notes.append("fault=drop_response")
+                reply.drop = True
+        return reply
 
     def _authenticate(self, header: str | None) -> StripeAPIError | None:
         supplied = None
@@ -422,6 +522,7 @@ class EmulatorServer:
                 "ok": True,
                 "api_version": self.state.api_version,
                 "webhook_url": self.dispatcher.url,
+                "webhook_api_version": self.dispatcher.api_version or self.state.api_version,
             }
         if method == "GET" and path == "/_emulator/state":
             with self.state.lock:
@@ -496,6 +597,22 @@ class EmulatorServer:
                         else:
                             raise ControlError(f"{kind}: give an operation name or {{op, count}}")
                         self.state.faults[kind].append(entry)
+            if "slow_next" in data:
+                values = (
+                    data["slow_next"]
+                    if isinstance(data["slow_next"], list)
+                    else [data["slow_next"]]
+                )
+                for value in values:
+                    if not isinstance(value, dict) or not isinstance(value.get("op"), str):
+                        raise ControlError("slow_next: give {op, ms[, count]}")
+                    self.state.faults["slow_next"].append(
+                        {
+                            "op": value["op"],
+                            "ms": max(0, int(value.get("ms", 500))),
+                            "count": int(value.get("count", 1)),
+                        }
+                    )
             if "fail_next_http" in data:
                 value = data["fail_next_http"]
                 if isinstance(value, bool) or not isinstance(value, int | dict):
@@ -541,13 +658,14 @@ class EmulatorServer:
     def faults(self) -> dict[str, Any]:
         with self.state.lock:
             api = json.loads(json.dumps(self.state.faults))
-            offline = [r["id"] for r in self.state.readers.values() if r["status"] != "online"]
+            offline = sorted(self.state.unreachable)
         return {**api, **self.dispatcher.faults(), "readers_offline": offline}
 
     def configure(self, data: dict[str, Any]) -> dict[str, Any]:
         known = {
             "webhook_url",
             "webhook_secret",
+            "webhook_api_version",
             "webhook_max_attempts",
             "webhook_backoff_ms",
             "cancel_action_style",
@@ -564,6 +682,11 @@ class EmulatorServer:
             self.dispatcher.url = data["webhook_url"] or None
         if "webhook_secret" in data:
             self.dispatcher.secret = str(data["webhook_secret"])
+        if "webhook_api_version" in data:
+            version = data["webhook_api_version"] or None
+            if version is not None and not valid_version(str(version)):
+                raise ControlError("webhook_api_version looks like 2026-10-28.endive")
+            self.dispatcher.api_version = version
         if "webhook_max_attempts" in data:
             self.dispatcher.max_attempts = max(1, int(data["webhook_max_attempts"]))
         if "webhook_backoff_ms" in data:
@@ -572,6 +695,7 @@ class EmulatorServer:
             "webhook_url": self.dispatcher.url,
             "webhook_max_attempts": self.dispatcher.max_attempts,
             "webhook_backoff_ms": int(self.dispatcher.backoff * 1000),
+            "webhook_api_version": self.dispatcher.api_version or self.state.api_version,
             "cancel_action_style": self.state.cancel_action_style,
         }
 

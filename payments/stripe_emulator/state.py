@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 import secrets
 import string
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,24 @@ from . import errors, forms
 from .errors import StripeAPIError
 
 API_VERSION = "2026-10-28.endive"  # what stripe-python 16.1.0 sends as Stripe-Version
+
+# Where the API versions between the oldest one modelled and API_VERSION differ, by the date part
+# of the version (Stripe's changelog): a request or a webhook endpoint on an older version gets
+# the older behaviour.
+API_ERROR_SINCE = "2026-05-27"  # dahlia: terminal.reader action.api_error
+ALLOWED_TYPES_SINCE = "2026-07-29"  # dahlia: allowed_payment_method_types on PaymentIntents
+TYPES_REMOVED_SINCE = "2026-09-30"  # endive: payment_method_types no longer writable
+_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
+
+
+def valid_version(version: str) -> bool:
+    return bool(_VERSION.match(version or ""))
+
+
+def since(version: str | None, date: str) -> bool:
+    """Whether API version `version` (default: the emulator's) has the change made on `date`."""
+    return (version or API_VERSION)[:10] >= date
+
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -48,6 +66,7 @@ class RequestContext:
 
     request_id: str | None = None
     idempotency_key: str | None = None
+    api_version: str | None = None  # the request's Stripe-Version (None: the account's)
 
 
 # --- money -----------------------------------------------------------------------------------
@@ -112,6 +131,23 @@ _LIVE_CARD = (
     "For a list of valid test cards, visit: https://stripe.com/docs/testing.",
 )
 DEFAULT_CARD = "4242424242424242"
+# Stripe's Terminal test amounts: in test mode a card that would be approved is declined when the
+# amount (in minor units, before an on-reader tip) ends in one of these (physical test cards and
+# simulated readers alike; a PIN cannot be entered on a simulated reader, so 02 and 03 decline).
+_PIN = "This transaction requires a PIN."
+AMOUNT_DECLINES: dict[int, tuple[str, str, str]] = {
+    1: (
+        "card_declined",
+        "call_issuer",
+        "Your card was declined. You can call your bank for details.",
+    ),
+    2: ("card_declined", "offline_pin_required", _PIN),
+    3: ("card_declined", "online_or_offline_pin_required", _PIN),
+    5: ("card_declined", "generic_decline", _DECLINED),
+    55: ("card_declined", "incorrect_pin", "The PIN you entered is incorrect."),
+    65: ("card_declined", "withdrawal_count_limit_exceeded", _DECLINED),
+    75: ("card_declined", "pin_try_exceeded", "The allowable number of PIN tries was exceeded."),
+}
 
 
 def _brand(number: str) -> str:
@@ -128,11 +164,22 @@ def _brand(number: str) -> str:
 
 # --- readers ---------------------------------------------------------------------------------
 
+# Simulated readers as Stripe reports them: an empty software version, a serial number made from
+# the registration code (simulated-wpe-xxx-xxx-xx-xxx), the label defaulting to it, and status
+# "online" in the registration's answer but "offline" afterwards (a simulated reader sends no
+# heartbeat), while it takes actions all the same.
 REGISTRATION_CODES = {
-    "simulated-wpe": ("simulated_wisepos_e", "2.37.2.0"),
-    "simulated-s700": ("simulated_stripe_s700", "2.37.2.0"),
-    "simulated-s710": ("simulated_stripe_s710", "2.37.2.0"),
+    "simulated-wpe": "simulated_wisepos_e",
+    "simulated-s700": "simulated_stripe_s700",
+    "simulated-s710": "simulated_stripe_s710",
 }
+_SERIAL = string.ascii_lowercase + string.digits
+
+
+def _serial_number(code: str) -> str:
+    groups = ["".join(secrets.choice(_SERIAL) for _ in range(n)) for n in (3, 3, 2, 3)]
+    return "-".join([code, *groups])
+
 
 _HANDLE_ERRORS = (
     "https://stripe.com/docs/terminal/payments/collect-card-payment"
@@ -189,7 +236,21 @@ LOCATION_WRITE = _names(
     "address address_kana address_kanji configuration_overrides display_name "
     "display_name_kana display_name_kanji expand metadata phone"
 )
+CONFIGURATION_WRITE = _names(
+    "bbpos_wisepad3 bbpos_wisepos_e cellular expand name offline reader_security reboot_window "
+    "stripe_s700 stripe_s710 stripe_t600 tipping verifone_m425 verifone_p400 verifone_p630 "
+    "verifone_ux700 verifone_v660p wifi"
+)
+# the currencies a Configuration's tipping takes (the SDK's ConfigurationCreateParamsTipping)
+TIPPING_CURRENCIES = _names(
+    "aed aud cad chf czk dkk eur gbp gip hkd huf jpy mxn myr nok nzd pln ron sek sgd usd"
+)
+TIPPING_KEYS = ("fixed_amounts", "percentages", "smart_tip_threshold")
 ADDRESS = ("city", "country", "line1", "line2", "postal_code", "state")
+# Terminal location addresses: countries whose addresses need a state (province, region) and
+# countries without postal codes. Stripe's own lists are longer; these are the ones modelled.
+STATE_REQUIRED = frozenset({"AU", "CA", "US"})
+NO_POSTAL_CODE = frozenset({"AE", "HK"})
 
 CANCELABLE = (
     "requires_payment_method",
@@ -207,7 +268,33 @@ _EXPANDABLE_PREFIXES = {
     "pm_": "payment_methods",
     "tml_": "locations",
     "tmr_": "readers",
+    "tmc_": "configurations",
 }
+
+
+def in_version(node: Any, version: str) -> Any:
+    """An object (and the objects inside it) as API version `version` renders it: fields added
+    by later versions are left out."""
+    if isinstance(node, list):
+        return [in_version(item, version) for item in node]
+    if not isinstance(node, dict):
+        return node
+    kind = node.get("object")
+    if kind == "payment_intent" and not since(version, ALLOWED_TYPES_SINCE):
+        node.pop("allowed_payment_method_types", None)
+    action = node.get("action") if kind == "terminal.reader" else None
+    if isinstance(action, dict) and not since(version, API_ERROR_SINCE):
+        action.pop("api_error", None)
+    for key, value in node.items():
+        if isinstance(value, dict | list):
+            node[key] = in_version(value, version)
+    return node
+
+
+def _compatible(payment_method_type: str, currency: str) -> bool:
+    if payment_method_type == "interac_present":
+        return currency == "cad"
+    return payment_method_type in ("card", "card_present")
 
 
 class EmulatorState:
@@ -229,25 +316,33 @@ class EmulatorState:
             self.refunds: dict[str, dict] = {}
             self.payment_methods: dict[str, dict] = {}
             self.locations: dict[str, dict] = {}
+            self.configurations: dict[str, dict] = {}
             self.readers: dict[str, dict] = {}
+            self.unreachable: set[str] = set()  # reader ids (the reader_offline fault)
             self.events: dict[str, dict] = {}
             self.idempotency: dict[str, dict] = {}
             self.reader_jobs: dict[str, dict] = {}  # reader id -> what its action needs
             self.faults: dict[str, list[dict]] = {
+                "slow_next": [],
                 "timeout_next": [],
                 "drop_response_next": [],
                 "fail_next_http": [],
             }
+            # Every account has a default Configuration (no tipping until it is given some).
+            default = self._new_configuration(name=None, default=True)
+            self.configurations[default["id"]] = default
 
     # --- plumbing ------------------------------------------------------------------------
 
     def emit(self, type_: str, obj: dict, ctx: RequestContext | None) -> dict:
+        """Record an event (rendered in the account's API version, as `GET /v1/events` shows
+        it) and hand it to the webhook endpoint rendered in the endpoint's API version."""
         event = {
             "id": new_id("evt_"),
             "object": "event",
             "api_version": self.api_version,
             "created": now(),
-            "data": {"object": copy.deepcopy(obj)},
+            "data": {"object": in_version(copy.deepcopy(obj), self.api_version)},
             "livemode": False,
             "pending_webhooks": 1 if self.dispatcher and self.dispatcher.url else 0,
             "request": {
@@ -260,17 +355,24 @@ class EmulatorState:
         if len(self.events) > 20_000:
             self.events.pop(next(iter(self.events)))
         if self.dispatcher is not None:
-            self.dispatcher.enqueue(event)
+            version = getattr(self.dispatcher, "api_version", None) or self.api_version
+            delivered = {
+                **event,
+                "api_version": version,
+                "data": {"object": in_version(copy.deepcopy(obj), version)},
+            }
+            self.dispatcher.enqueue(delivered)
         return event
 
-    def render(self, obj: dict, expand: Any = None) -> dict:
+    def render(self, obj: dict, expand: Any = None, version: str | None = None) -> dict:
+        """`obj` for the wire: a copy, `expand[]` applied, in API version `version`."""
         out = copy.deepcopy(obj)
         paths = expand if isinstance(expand, list) else ([expand] if expand else [])
         for path in paths:
             if not isinstance(path, str) or not path:
                 raise errors.invalid("expand", "Invalid expand parameter.")
             self._expand(out, path.split("."), path)
-        return out
+        return in_version(out, version or self.api_version)
 
     def _lookup(self, object_id: str) -> dict | None:
         for prefix, store in _EXPANDABLE_PREFIXES.items():
@@ -408,6 +510,51 @@ class EmulatorState:
                 forms.check_known(card_present, known, prefix)
         return options or None
 
+    def _payment_method_types(
+        self, params: dict, ctx: RequestContext, currency: str
+    ) -> tuple[list[str] | None, list[str] | None]:
+        """(payment_method_types, allowed_payment_method_types) a create or update asks for,
+        as the request's API version takes them; (None, None) when it sets neither."""
+        version = ctx.api_version
+        if "payment_method_types" in params and since(version, TYPES_REMOVED_SINCE):
+            raise StripeAPIError(
+                f"The payment_method_types parameter is no longer supported on API version "
+                f"{version or self.api_version}. Use allowed_payment_method_types to limit the "
+                "payment methods a PaymentIntent can use, or dynamic payment methods.",
+                code="payment_method_types_no_longer_supported",
+                param="payment_method_types",
+                saved=False,
+            )
+        if "allowed_payment_method_types" in params and not since(version, ALLOWED_TYPES_SINCE):
+            raise errors.unknown_param("allowed_payment_method_types")
+        allowed = forms.string_list(params, "allowed_payment_method_types")
+        if allowed is None:
+            return forms.string_list(params, "payment_method_types"), None
+        exclusive = (
+            "payment_method_types",
+            "excluded_payment_method_types",
+            "automatic_payment_methods",
+            "payment_method_configuration",
+        )
+        clash = next((name for name in exclusive if name in params), None)
+        if clash:
+            raise StripeAPIError(
+                f"You cannot pass both allowed_payment_method_types and {clash}.",
+                code="parameters_exclusive",
+                param="allowed_payment_method_types",
+                saved=False,
+            )
+        # Incompatible types are left out silently; what remains is payment_method_types.
+        usable = [t for t in dict.fromkeys(allowed) if _compatible(t, currency)]
+        if not usable:
+            raise errors.invalid(
+                "allowed_payment_method_types",
+                "None of the allowed_payment_method_types can be used with this PaymentIntent "
+                f"in {currency} (the emulator models card, card_present and, in cad, "
+                "interac_present).",
+            )
+        return usable, allowed
+
     def create_payment_intent(self, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, PI_CREATE)
         amount = forms.integer(params, "amount", required=True)
@@ -423,7 +570,7 @@ class EmulatorState:
         capture_method = forms.string(
             params, "capture_method", choices=("automatic", "automatic_async", "manual")
         )
-        types = forms.string_list(params, "payment_method_types")
+        types, allowed = self._payment_method_types(params, ctx, currency)
         automatic = None
         if not types:
             types = ["card"]
@@ -432,6 +579,7 @@ class EmulatorState:
         pi = {
             "id": pi_id,
             "object": "payment_intent",
+            "allowed_payment_method_types": allowed,
             "amount": amount,
             "amount_capturable": 0,
             "amount_details": {"tip": {}},
@@ -501,7 +649,14 @@ class EmulatorState:
         forms.check_known(params, PI_UPDATE)
         pi = self.get_payment_intent(pi_id)
         changes_money = any(
-            k in params for k in ("amount", "currency", "payment_method_types", "capture_method")
+            k in params
+            for k in (
+                "amount",
+                "currency",
+                "payment_method_types",
+                "allowed_payment_method_types",
+                "capture_method",
+            )
         )
         if changes_money:
             if pi["status"] not in AMOUNT_UPDATABLE:
@@ -510,20 +665,20 @@ class EmulatorState:
                     f"capture_method could not be updated because it has a status of "
                     f"{pi['status']}. You may only update them on a PaymentIntent with one of "
                     f"the following statuses: {', '.join(AMOUNT_UPDATABLE)}.",
-                    payment_intent=self.render(pi),
+                    payment_intent=self.render(pi, version=ctx.api_version),
                 )
             busy = self._reader_processing(pi_id)
             if busy:
                 raise errors.unexpected_state(
                     f"This PaymentIntent is being processed by reader {busy}. Cancel the "
                     "reader action (cancel_action) before changing its amount.",
-                    payment_intent=self.render(pi),
+                    payment_intent=self.render(pi, version=ctx.api_version),
                 )
         currency = self._currency(params, required=False) or pi["currency"]
         amount = forms.integer(params, "amount")
         if amount is not None or currency != pi["currency"]:
             self._check_amount(pi["amount"] if amount is None else amount, currency, "amount")
-        types = forms.string_list(params, "payment_method_types")
+        types, allowed = self._payment_method_types(params, ctx, currency)
         capture_method = forms.string(
             params, "capture_method", choices=("automatic", "automatic_async", "manual")
         )
@@ -534,6 +689,7 @@ class EmulatorState:
         pi["currency"] = currency
         if types:
             pi["payment_method_types"] = types
+            pi["allowed_payment_method_types"] = allowed
             pi["automatic_payment_methods"] = None
         if capture_method:
             pi["capture_method"] = capture_method
@@ -563,7 +719,7 @@ class EmulatorState:
                 f"This PaymentIntent could not be captured because it has a status of "
                 f"{pi['status']}. Only a PaymentIntent with one of the following statuses may "
                 "be captured: requires_capture.",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         capturable = pi["amount_capturable"]
         if amount is None:
@@ -575,7 +731,7 @@ class EmulatorState:
                 f"({fmt_money(capturable, pi['currency'])}).",
                 code="amount_too_large",
                 param="amount_to_capture",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         charge = self.charges[pi["latest_charge"]]
         charge["captured"] = True
@@ -604,7 +760,7 @@ class EmulatorState:
                 f"You cannot cancel this PaymentIntent because it has a status of "
                 f"{pi['status']}. Only a PaymentIntent with one of the following statuses may "
                 f"be canceled: {', '.join(CANCELABLE)}.",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         busy = self._reader_processing(pi_id)
         if busy:
@@ -640,7 +796,7 @@ class EmulatorState:
                 f"This PaymentIntent's authorization could not be incremented because it has a "
                 f"status of {pi['status']}. Only a PaymentIntent with one of the following "
                 "statuses may be incremented: requires_capture.",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         charge = self.charges[pi["latest_charge"]]
         details = charge["payment_method_details"]["card_present"]
@@ -650,7 +806,7 @@ class EmulatorState:
                 "with payment_method_options[card_present]"
                 "[request_incremental_authorization_support]=true.",
                 param="amount",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         if amount <= pi["amount"]:
             raise errors.invalid(
@@ -821,6 +977,9 @@ class EmulatorState:
     # --- terminal: locations and connection tokens ----------------------------------------
 
     def _address(self, params: dict, current: dict | None) -> dict:
+        """A location's address as Stripe takes it: never an empty string (an address part
+        cannot be unset), and complete for its country: line1, city, postal code (where the
+        country has them), country, and the state where the country needs one."""
         raw = forms.hash_param(params, "address")
         if raw is None:
             if current is None:
@@ -831,9 +990,28 @@ class EmulatorState:
         for key in ADDRESS:
             if key in raw:
                 value = forms.string(raw, key)
-                address[key] = value or None
-        if not address.get("country"):
+                if value == "":
+                    raise errors.empty(f"address[{key}]")
+                address[key] = value
+        country = address.get("country")
+        if not country:
             raise errors.missing("address[country]")
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            raise errors.invalid(
+                "address[country]",
+                f"Country '{country}' is unknown. Try using a 2-character alphanumeric country "
+                "code instead, such as 'US', 'EG', or 'GB'. A full list of country codes is "
+                "available at https://stripe.com/docs/api#country_codes",
+                code="country_code_invalid",
+            )
+        needed = ["line1", "city"]
+        if country not in NO_POSTAL_CODE:
+            needed.append("postal_code")
+        if country in STATE_REQUIRED:
+            needed.append("state")
+        for key in needed:
+            if not address.get(key):
+                raise errors.missing(f"address[{key}]")
         return address
 
     def create_location(self, params: dict, ctx: RequestContext) -> dict:
@@ -843,7 +1021,7 @@ class EmulatorState:
             "id": new_id("tml_", 14),
             "object": "terminal.location",
             "address": self._address(params, None),
-            "configuration_overrides": forms.string(params, "configuration_overrides"),
+            "configuration_overrides": self._configuration_ref(params),
             "display_name": display_name,
             "livemode": False,
             "metadata": forms.apply_metadata({}, params),
@@ -865,6 +1043,8 @@ class EmulatorState:
         location["address"] = address
         if "phone" in params:
             location["phone"] = forms.string(params, "phone") or None
+        if "configuration_overrides" in params:
+            location["configuration_overrides"] = self._configuration_ref(params, unset=True)
         location["metadata"] = forms.apply_metadata(location["metadata"], params)
         return location
 
@@ -876,6 +1056,141 @@ class EmulatorState:
     def list_locations(self, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, LIST)
         return self._list(self.locations, params, "/v1/terminal/locations")
+
+    def _configuration_ref(self, params: dict, unset: bool = False) -> str | None:
+        """`configuration_overrides`: an existing Configuration's id ("" unsets, on update)."""
+        value = forms.string(params, "configuration_overrides")
+        if value is None or (value == "" and unset):
+            return None
+        if value == "":
+            raise errors.empty("configuration_overrides")
+        self._get(self.configurations, "terminal.configuration", value, "configuration_overrides")
+        return value
+
+    # --- terminal: configurations (on-reader tipping) --------------------------------------
+
+    @staticmethod
+    def _new_configuration(name: str | None, default: bool = False) -> dict:
+        return {
+            "id": new_id("tmc_", 14),
+            "object": "terminal.configuration",
+            "is_account_default": default,
+            "livemode": False,
+            "name": name,
+            "tipping": None,
+        }
+
+    def _tipping(self, params: dict, current: dict | None) -> dict | None:
+        """`tipping[<currency>][percentages|fixed_amounts|smart_tip_threshold]`, checked."""
+        if "tipping" not in params:
+            return current
+        raw = forms.hash_param(params, "tipping")
+        if not raw:  # tipping="" unsets it
+            return None
+        forms.check_known(raw, TIPPING_CURRENCIES, "tipping")
+        tipping = copy.deepcopy(current) if current else {}
+        for currency, spec in raw.items():
+            prefix = f"tipping[{currency}]"
+            if not isinstance(spec, dict):
+                raise errors.invalid(prefix, f"Invalid object: {prefix} must be a hash")
+            forms.check_known(spec, set(TIPPING_KEYS), prefix)
+            entry: dict[str, Any] = dict.fromkeys(TIPPING_KEYS)
+            for key in ("fixed_amounts", "percentages"):
+                if key in spec:
+                    values = spec[key] if isinstance(spec[key], list) else None
+                    if values is None:
+                        raise errors.invalid(f"{prefix}[{key}]", "Invalid array")
+                    lowest = 1 if key == "percentages" else 0
+                    numbers = [
+                        forms.integer(
+                            {f"{prefix}[{key}][{i}]": v}, f"{prefix}[{key}][{i}]", minimum=lowest
+                        )
+                        for i, v in enumerate(values)
+                    ]
+                    if len(numbers) > 3:
+                        raise errors.invalid(
+                            f"{prefix}[{key}]",
+                            "The reader shows at most three tip suggestions: give up to 3 values.",
+                        )
+                    if key == "percentages" and any(n > 100 for n in numbers):
+                        raise errors.invalid(f"{prefix}[{key}]", "Tip percentages are at most 100.")
+                    entry[key] = numbers
+            entry["smart_tip_threshold"] = forms.integer(spec, "smart_tip_threshold", minimum=0)
+            if entry["smart_tip_threshold"] is not None and not (
+                entry["fixed_amounts"] and entry["percentages"]
+            ):
+                raise errors.invalid(
+                    f"{prefix}[smart_tip_threshold]",
+                    "Smart tips need fixed_amounts (shown below the threshold) and percentages "
+                    "(shown above it).",
+                )
+            tipping[currency] = entry
+        shapes = {tuple(k for k in TIPPING_KEYS if e[k] is not None) for e in tipping.values()}
+        if len(shapes) > 1:
+            raise errors.invalid(
+                "tipping",
+                "When tipping is set for more than one currency, give the same keys "
+                "(percentages, fixed_amounts, smart_tip_threshold) for each.",
+            )
+        return tipping
+
+    def create_configuration(self, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, CONFIGURATION_WRITE)
+        configuration = self._new_configuration(forms.string(params, "name"))
+        configuration["tipping"] = self._tipping(params, None)
+        self.configurations[configuration["id"]] = configuration
+        return configuration
+
+    def retrieve_configuration(self, config_id: str, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, {"expand"})
+        return self._get(self.configurations, "terminal.configuration", config_id, "configuration")
+
+    def update_configuration(self, config_id: str, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, CONFIGURATION_WRITE)
+        configuration = self._get(
+            self.configurations, "terminal.configuration", config_id, "configuration"
+        )
+        tipping = self._tipping(params, configuration["tipping"])
+        if "name" in params:
+            configuration["name"] = forms.string(params, "name") or None
+        configuration["tipping"] = tipping
+        return configuration
+
+    def delete_configuration(self, config_id: str, params: dict, ctx: RequestContext) -> dict:
+        configuration = self._get(
+            self.configurations, "terminal.configuration", config_id, "configuration"
+        )
+        if configuration["is_account_default"]:
+            raise StripeAPIError(
+                "The account's default Configuration cannot be deleted.", param="configuration"
+            )
+        del self.configurations[config_id]
+        for location in self.locations.values():
+            if location["configuration_overrides"] == config_id:
+                location["configuration_overrides"] = None
+        return {"id": config_id, "object": "terminal.configuration", "deleted": True}
+
+    def list_configurations(self, params: dict, ctx: RequestContext) -> dict:
+        forms.check_known(params, LIST | {"is_account_default"})
+        wanted = forms.boolean(params, "is_account_default")
+        return self._list(
+            self.configurations,
+            params,
+            "/v1/terminal/configurations",
+            keep=lambda c: wanted is None or c["is_account_default"] == wanted,
+        )
+
+    def reader_tipping(self, reader: dict, currency: str) -> dict | None:
+        """The tip suggestions a reader shows for `currency`: its location's Configuration
+        (configuration_overrides), else the account default; None: no tipping screen."""
+        location = self.locations.get(reader.get("location") or "")
+        config_id = location and location.get("configuration_overrides")
+        configuration = self.configurations.get(config_id or "")
+        if configuration is None:
+            configuration = next(
+                (c for c in self.configurations.values() if c["is_account_default"]), None
+            )
+        return ((configuration or {}).get("tipping") or {}).get(currency)
 
     def create_connection_token(self, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, {"expand", "location"})
@@ -906,24 +1221,24 @@ class EmulatorState:
         location = forms.string(params, "location")
         if location:
             self._get(self.locations, "terminal.location", location, "location")
-        device_type, sw_version = REGISTRATION_CODES[code]
+        serial = _serial_number(code)
         reader = {
             "id": new_id("tmr_", 14),
             "object": "terminal.reader",
             "action": None,
-            "device_sw_version": sw_version,
-            "device_type": device_type,
+            "device_sw_version": "",
+            "device_type": REGISTRATION_CODES[code],
             "ip_address": "0.0.0.0",  # noqa: S104 - what Stripe reports for simulated readers
-            "label": forms.string(params, "label") or code,
-            "last_seen_at": int(time.time() * 1000),
+            "label": forms.string(params, "label") or serial,
+            "last_seen_at": None,
             "livemode": False,
             "location": location,
             "metadata": forms.apply_metadata({}, params),
-            "serial_number": str(uuid.uuid4()),
-            "status": "online",
+            "serial_number": serial,
+            "status": "offline",
         }
         self.readers[reader["id"]] = reader
-        return reader
+        return {**reader, "status": "online"}  # as the registration answers
 
     def retrieve_reader(self, reader_id: str, params: dict, ctx: RequestContext) -> dict:
         forms.check_known(params, {"expand"})
@@ -942,6 +1257,7 @@ class EmulatorState:
         self.get_reader(reader_id)
         del self.readers[reader_id]
         self.reader_jobs.pop(reader_id, None)
+        self.unreachable.discard(reader_id)
         return {"id": reader_id, "object": "terminal.reader", "deleted": True}
 
     def list_readers(self, params: dict, ctx: RequestContext) -> dict:
@@ -958,15 +1274,18 @@ class EmulatorState:
         )
 
     def set_reader_status(self, reader_id: str, status: str) -> dict:
+        """The reader_offline / reader_online faults: an unreachable reader refuses actions
+        (its reported status is "offline" either way, as for every simulated reader)."""
         reader = self.get_reader(reader_id)
-        reader["status"] = status
         if status == "online":
-            reader["last_seen_at"] = int(time.time() * 1000)
+            self.unreachable.discard(reader_id)
+        else:
+            self.unreachable.add(reader_id)
         return reader
 
     def _usable_reader(self, reader_id: str) -> dict:
         reader = self.get_reader(reader_id)
-        if reader["status"] != "online":
+        if reader_id in self.unreachable:
             raise StripeAPIError(
                 "Reader is currently offline, please ensure the reader is powered on and "
                 "connected to the internet before retrying your request. Reference the "
@@ -974,7 +1293,6 @@ class EmulatorState:
                 "error.",
                 code="terminal_reader_offline",
             )
-        reader["last_seen_at"] = int(time.time() * 1000)
         return reader
 
     def _not_busy(self, reader: dict) -> None:
@@ -1019,34 +1337,38 @@ class EmulatorState:
                 param="payment_intent",
             )
         if pi["status"] != "requires_payment_method":
-            raise errors.unexpected_state(
+            raise errors.invalid_state(
                 f"This PaymentIntent could not be processed on a reader because it has a status "
                 f"of {pi['status']}. Only a PaymentIntent with one of the following statuses "
                 "may be processed: requires_payment_method.",
                 param="payment_intent",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         other = self._reader_processing(pi_id)
         if other:
-            raise errors.unexpected_state(
+            raise errors.invalid_state(
                 f"This PaymentIntent is already being processed by reader {other}.",
                 param="payment_intent",
-                payment_intent=self.render(pi),
+                payment_intent=self.render(pi, version=ctx.api_version),
             )
         action_body: dict[str, Any] = {"payment_intent": pi_id}
         if config is not None:
             action_body["process_config"] = config
         reader["action"] = {
+            "api_error": None,
             "failure_code": None,
             "failure_message": None,
             "process_payment_intent": action_body,
             "status": "in_progress",
             "type": "process_payment_intent",
         }
+        skip = bool(config and config.get("skip_tipping"))
         self.reader_jobs[reader_id] = {
             "kind": "process_payment_intent",
             "payment_intent": pi_id,
-            "skip_tipping": bool(config and config.get("skip_tipping")),
+            "skip_tipping": skip,
+            # The reader offers tips only with a tipping Configuration for this currency.
+            "tipping": None if skip else self.reader_tipping(reader, pi["currency"]),
         }
         return reader
 
@@ -1059,6 +1381,7 @@ class EmulatorState:
         self._not_busy(reader)
         metadata = forms.apply_metadata({}, params)
         reader["action"] = {
+            "api_error": None,
             "failure_code": None,
             "failure_message": None,
             "refund_payment": {
@@ -1101,13 +1424,35 @@ class EmulatorState:
             reader["action"] = None
         return reader
 
-    def _fail_action(self, reader_id: str, code: str, message: str, ctx) -> None:
+    def _fail_action(
+        self, reader_id: str, code: str, message: str, ctx, api_error: dict | None = None
+    ) -> None:
+        """The reader's action failed: `api_error` when an API error caused it (a decline, a
+        PaymentIntent in the wrong state), None when the reader did (canceled)."""
         reader = self.readers[reader_id]
         reader["action"]["status"] = "failed"
         reader["action"]["failure_code"] = code
         reader["action"]["failure_message"] = message
+        reader["action"]["api_error"] = api_error
         self.reader_jobs.pop(reader_id, None)
         self.emit("terminal.reader.action_failed", reader, ctx)
+
+    @staticmethod
+    def _api_error(type_: str, code: str, message: str, ctx, **extra) -> dict:
+        """An action's api_error (dahlia 2026-05-27): what the API error behind it said."""
+        return {
+            "code": code,
+            "decline_code": extra.get("decline_code"),
+            "doc_url": errors.DOCS + code.replace("_", "-"),
+            "message": message,
+            "param": extra.get("param"),
+            "request_log_url": (
+                f"https://dashboard.stripe.com/test/logs/{ctx.request_id}"
+                if ctx and ctx.request_id
+                else None
+            ),
+            "type": type_,
+        }
 
     # --- test helpers ---------------------------------------------------------------------
 
@@ -1138,12 +1483,16 @@ class EmulatorState:
             charge = self.charges[job["charge"]]
             refundable = charge["amount"] - charge["amount_refunded"]
             if job["amount"] > refundable:
+                message = (
+                    f"Refund amount is greater than unrefunded amount on charge "
+                    f"({fmt_money(refundable, charge['currency'])})"
+                )
                 self._fail_action(
                     reader_id,
                     "amount_too_large",
-                    f"Refund amount is greater than unrefunded amount on charge "
-                    f"({fmt_money(refundable, charge['currency'])})",
+                    message,
                     ctx,
+                    self._api_error("invalid_request_error", "amount_too_large", message, ctx),
                 )
                 return reader
             refund_params = {"metadata": job["metadata"]} if job["metadata"] else {}
@@ -1156,14 +1505,18 @@ class EmulatorState:
 
         pi = self.payment_intents[job["payment_intent"]]
         if pi["status"] != "requires_payment_method":
+            message = (
+                f"The PaymentIntent has a status of {pi['status']} and can no longer be processed."
+            )
             self._fail_action(
                 reader_id,
-                "payment_intent_unexpected_state",
-                f"The PaymentIntent has a status of {pi['status']} and can no longer be processed.",
+                "intent_invalid_state",
+                message,
                 ctx,
+                self._api_error("invalid_request_error", "intent_invalid_state", message, ctx),
             )
             return reader
-        self._authorize(reader, pi, number, 0 if job["skip_tipping"] else tip, ctx)
+        self._authorize(reader, pi, number, tip if job.get("tipping") else 0, ctx)
         return reader
 
     def tap_to_pay(self, pi_id: str, number: str, tip: int, ctx: RequestContext) -> dict:
@@ -1231,6 +1584,8 @@ class EmulatorState:
             brand, funding, failure = TEST_CARDS[number]
         else:
             brand, funding, failure = _brand(number), "credit", _LIVE_CARD
+        if failure is None:  # Stripe's test amounts: the cents decide (before any tip)
+            failure = AMOUNT_DECLINES.get(pi["amount"] % 100)
         pm = self._payment_method(number, brand, funding)
         total = pi["amount"] + tip
         manual = pi["capture_method"] == "manual"
@@ -1358,6 +1713,9 @@ class EmulatorState:
             action["status"] = "failed"
             action["failure_code"] = code
             action["failure_message"] = message
+            action["api_error"] = self._api_error(
+                "card_error", code, message, ctx, decline_code=decline_code
+            )
             self.emit("charge.failed", charge, ctx)
             self.emit("payment_intent.payment_failed", pi, ctx)
             if reader["id"]:  # not for a Tap to Pay phone (tap_to_pay below)
@@ -1420,6 +1778,7 @@ class EmulatorState:
                 "refunds": list(self.refunds.values()),
                 "payment_methods": list(self.payment_methods.values()),
                 "locations": list(self.locations.values()),
+                "configurations": list(self.configurations.values()),
                 "readers": list(self.readers.values()),
                 "events": [
                     {"id": e["id"], "type": e["type"], "created": e["created"]}

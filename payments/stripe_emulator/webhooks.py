@@ -45,8 +45,12 @@ class WebhookDispatcher:
         max_attempts: int = 4,
         backoff: float = 0.5,
         timeout: float = 5.0,
+        api_version: str | None = None,
     ):
         self.url = url or None
+        # The endpoint's API version: events sent to it are rendered in it (None: the
+        # account's, which is the emulator's API_VERSION).
+        self.api_version = api_version
         self.secret = secret
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
@@ -56,6 +60,7 @@ class WebhookDispatcher:
         self.reorder = False
         self.reorder_window = 0.3
         self.delay = 0.0
+        self.observer: Any = None  # called with each event's payload as it is enqueued
 
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, dict[str, Any]]] = []
@@ -110,6 +115,8 @@ class WebhookDispatcher:
 
     def enqueue(self, event: dict[str, Any]) -> None:
         payload = json.dumps(event, indent=2)
+        if self.observer is not None:
+            self.observer(payload)
         with self._cond:
             record = {
                 "id": event["id"],

@@ -1317,9 +1317,10 @@ def _paths() -> dict:
                         {
                             "payment": ref("Payment"),
                             "client_secret": {
-                                **STR,
+                                **nullable(STR),
                                 "description": "tap_to_pay: for the Terminal SDK on the "
-                                "phone to collect and confirm the PaymentIntent.",
+                                "phone to collect and confirm the PaymentIntent (null while "
+                                "another request is still creating it: start again).",
                             },
                             "bill": ref("Bill"),
                             "check": ref("Check"),
@@ -1351,6 +1352,12 @@ def _paths() -> dict:
                 None,
                 card_answer,
                 params=[PAYMENT_ID],
+                description=(
+                    "When the reader already shows this payment (another tap, another "
+                    "tablet), the payment is answered as it is and nothing is sent. Errors: "
+                    "409 `terminal_reader_busy` (the reader shows another payment) and "
+                    "`terminal_reader_offline`; a refused retry changes nothing."
+                ),
             )
         },
         "/card-payments/{payment_id}/cancel": {

@@ -106,7 +106,10 @@ def seed_demo() -> Venue:
         receipt_header="Brasserie De Brigade\nKeizersgracht 1, 1015 CJ Amsterdam\n020 123 4567",
         receipt_footer="Dank je wel en tot ziens!\nThank you, see you soon!",
         vat_number="NL001234567B01",
-        address="Keizersgracht 1, 1015 CJ Amsterdam",
+        address_line1="Keizersgracht 1",
+        address_postal_code="1015 CJ",
+        address_city="Amsterdam",
+        address_country="NL",
     )
 
     kitchen = Printer.objects.create(

@@ -520,6 +520,8 @@ def test_owner_sets_tips_and_service_charge(client, shop):
         "timezone": "Europe/Amsterdam",
         "prices_include_tax": "on",
         "tip_presets": "[10, 12, 15]",
+        "tip_smart_threshold": "0",
+        "tip_fixed_amounts": "[]",
         "tip_before_tax": "on",
         "service_charge_percent": "12.5",
         "service_charge_min_guests": "8",
@@ -527,7 +529,12 @@ def test_owner_sets_tips_and_service_charge(client, shop):
         "receipt_header": "",
         "receipt_footer": "",
         "vat_number": "",
-        "address": "",
+        "address_line1": "Singel 5",
+        "address_line2": "",
+        "address_postal_code": "1012 VB",
+        "address_city": "Amsterdam",
+        "address_state": "",
+        "address_country": "nl",
     }
     response = client.post(url(Venue, "change", shop.venue.pk), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -536,6 +543,8 @@ def test_owner_sets_tips_and_service_charge(client, shop):
     assert (shop.venue.tip_before_tax, shop.venue.tip_before_discount) == (True, False)
     assert shop.venue.service_charge_percent == Decimal("12.5")
     assert shop.venue.service_charge_min_guests == 8
+    assert shop.venue.address_lines() == ["Singel 5", "1012 VB Amsterdam"]
+    assert shop.venue.address_country == "NL"
 
     for presets in ("[10, 150]", "[7.5]", '["10"]', "15"):
         response = client.post(
@@ -545,3 +554,18 @@ def test_owner_sets_tips_and_service_charge(client, shop):
         assert "tip_presets" in response.context["adminform"].form.errors, presets
     shop.venue.refresh_from_db()
     assert shop.venue.tip_presets == [10, 12, 15]
+
+    # smart tips on the card readers: fixed amounts (cents) below a threshold
+    for threshold, amounts in (("500", "[]"), ("0", "[100, 200, 300, 400]"), ("0", "[1.5]")):
+        response = client.post(
+            url(Venue, "change", shop.venue.pk),
+            {**data, "tip_smart_threshold": threshold, "tip_fixed_amounts": amounts},
+        )
+        assert "tip_fixed_amounts" in response.context["adminform"].form.errors, amounts
+    response = client.post(
+        url(Venue, "change", shop.venue.pk),
+        {**data, "tip_smart_threshold": "1000", "tip_fixed_amounts": "[100, 200]"},
+    )
+    assert response.status_code == 302
+    shop.venue.refresh_from_db()
+    assert (shop.venue.tip_smart_threshold, shop.venue.tip_fixed_amounts) == (1000, [100, 200])

@@ -59,7 +59,10 @@ def venue():
     venue = VenueFactory(
         name="Brasserie De Brigade",
         receipt_header="Brasserie De Brigade\nKeizersgracht 1, 1015 CJ Amsterdam",
-        address="Keizersgracht 1, 1015 CJ Amsterdam",
+        address_line1="Keizersgracht 1",
+        address_postal_code="1015 CJ",
+        address_city="Amsterdam",
+        address_country="NL",
         receipt_footer="Dank je wel!\nThank you!",
         vat_number="NL001234567B01",
         cash_rounding=5,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -112,8 +113,15 @@ def client(emu):
     return stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=2)
 
 
+TIPPING = {"eur": {"percentages": [5, 10, 15]}}
+
+
 @pytest.fixture
 def reader(client):
+    """A simulated WisePOS E at a location whose Configuration offers tips in euros."""
+    configuration = client.v1.terminal.configurations.create(
+        params={"name": "Bistro", "tipping": TIPPING}
+    )
     location = client.v1.terminal.locations.create(
         params={
             "display_name": "Bistro",
@@ -123,6 +131,7 @@ def reader(client):
                 "postal_code": "1015",
                 "country": "NL",
             },
+            "configuration_overrides": configuration.id,
         }
     )
     return client.v1.terminal.readers.create(
@@ -135,7 +144,7 @@ def new_pi(client, amount=2350, capture_method="manual", **extra):
         params={
             "amount": amount,
             "currency": "eur",
-            "payment_method_types": ["card_present"],
+            "allowed_payment_method_types": ["card_present"],
             "capture_method": capture_method,
             **extra,
         }
@@ -166,9 +175,17 @@ def types(events):
 # --- terminal setup ----------------------------------------------------------------------------
 
 
+AMSTERDAM = {
+    "line1": "Keizersgracht 1",
+    "postal_code": "1015 CJ",
+    "city": "Amsterdam",
+    "country": "NL",
+}
+
+
 def test_connection_token_location_and_reader_registration(client):
     location = client.v1.terminal.locations.create(
-        params={"display_name": "Bistro", "address": {"country": "NL", "city": "Amsterdam"}}
+        params={"display_name": "Bistro", "address": AMSTERDAM}
     )
     assert location.id.startswith("tml_")
     assert location.object == "terminal.location"
@@ -207,6 +224,68 @@ def test_connection_token_location_and_reader_registration(client):
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.terminal.connection_tokens.create(params={"location": "tml_nope"})
     assert exc.value.code == "resource_missing"
+
+
+def test_a_location_needs_a_complete_address_without_empty_strings(client, emu):
+    def refused(address, **extra):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.terminal.locations.create(
+                params={"display_name": "Bistro", "address": address, **extra}
+            )
+        return exc.value.code, exc.value.param
+
+    # Stripe cannot "unset" an address part on create: an empty string is refused
+    assert refused({**AMSTERDAM, "city": ""}) == ("parameter_invalid_empty", "address[city]")
+    assert refused({**AMSTERDAM, "line2": ""}) == ("parameter_invalid_empty", "address[line2]")
+    # the parts a location needs
+    for part in ("line1", "city", "postal_code", "country"):
+        address = {k: v for k, v in AMSTERDAM.items() if k != part}
+        assert refused(address) == ("parameter_missing", f"address[{part}]"), part
+    assert refused({**AMSTERDAM, "country": "Netherlands"})[0] == "country_code_invalid"
+    # a state where the country has them (US, CA, AU)
+    san_francisco = {
+        "line1": "1234 Main Street",
+        "city": "San Francisco",
+        "postal_code": "94111",
+        "country": "US",
+    }
+    assert refused(san_francisco) == ("parameter_missing", "address[state]")
+    assert emu.state.locations == {}
+    us = client.v1.terminal.locations.create(
+        params={"display_name": "SF", "address": {**san_francisco, "state": "CA"}}
+    )
+    assert (us.address.state, us.address.line2) == ("CA", None)
+    # updates keep what is not sent, and cannot empty a part either
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.terminal.locations.update(us.id, params={"address": {"state": ""}})
+    assert exc.value.code == "parameter_invalid_empty"
+    moved = client.v1.terminal.locations.update(us.id, params={"address": {"line2": "Suite 5"}})
+    assert (moved.address.line1, moved.address.line2) == ("1234 Main Street", "Suite 5")
+
+
+def test_simulated_readers_are_reported_as_stripe_reports_them(client, emu):
+    location = client.v1.terminal.locations.create(
+        params={"display_name": "Bistro", "address": AMSTERDAM}
+    )
+    registered = client.v1.terminal.readers.create(
+        params={"registration_code": "simulated-wpe", "location": location.id}
+    )
+    assert re.fullmatch(
+        r"simulated-wpe-[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{2}-[a-z0-9]{3}", registered.serial_number
+    )
+    assert registered.label == registered.serial_number  # no label given
+    assert (registered.device_sw_version, registered.status) == ("", "online")
+    # afterwards Stripe reports a simulated reader offline; it takes actions all the same
+    reader = client.v1.terminal.readers.retrieve(registered.id)
+    assert reader.status == "offline"
+    pi = new_pi(client)
+    shown = client.v1.terminal.readers.process_payment_intent(
+        reader.id, params={"payment_intent": pi.id}
+    )
+    assert shown.action.status == "in_progress" and shown.action.api_error is None
+    by_serial = client.v1.terminal.readers.list(params={"serial_number": reader.serial_number})
+    assert [r.id for r in by_serial.data] == [reader.id]
+    assert client.v1.terminal.readers.list(params={"status": "online"}).data == []
 
 
 def test_authentication_is_required(emu):
@@ -279,6 +358,74 @@ def test_approve_with_on_reader_tip_then_capture(client, emu, reader):
     ]
 
 
+def test_tips_on_the_reader_need_a_tipping_configuration_for_the_currency(client, emu):
+    def location(**extra):
+        return client.v1.terminal.locations.create(
+            params={"display_name": "Bar", "address": AMSTERDAM, **extra}
+        )
+
+    def tip_taken(location_id, currency="eur") -> int:
+        reader = client.v1.terminal.readers.create(
+            params={"registration_code": "simulated-wpe", "location": location_id}
+        )
+        pi = new_pi(client, 2000, currency=currency)
+        client.v1.terminal.readers.process_payment_intent(
+            reader.id,
+            params={
+                "payment_intent": pi.id,
+                "process_config": {"tipping": {"amount_eligible": 2000}},
+            },
+        )
+        present(client, reader, tip=300)
+        pi = client.v1.payment_intents.retrieve(pi.id)
+        return pi.amount - 2000
+
+    plain = location()
+    assert tip_taken(plain.id) == 0  # no Configuration with tipping: no tip screen, no tip
+    configuration = client.v1.terminal.configurations.create(
+        params={
+            "tipping": {
+                "eur": {
+                    "percentages": [5, 10, 15],
+                    "fixed_amounts": [100, 200, 300],
+                    "smart_tip_threshold": 1000,
+                }
+            }
+        }
+    )
+    assert configuration.id.startswith("tmc_") and configuration.is_account_default is False
+    assert configuration.tipping.eur.smart_tip_threshold == 1000
+    tipping = location(configuration_overrides=configuration.id)
+    assert tip_taken(tipping.id) == 300
+    assert tip_taken(tipping.id, currency="gbp") == 0  # tipping is per currency
+    # the account default Configuration applies where a location has no override
+    [default] = client.v1.terminal.configurations.list(params={"is_account_default": True}).data
+    client.v1.terminal.configurations.update(default.id, params={"tipping": TIPPING})
+    assert tip_taken(plain.id) == 300
+    client.v1.terminal.configurations.update(default.id, params={"tipping": ""})
+    assert tip_taken(plain.id) == 0
+    # unset the override: back to the default (no tipping)
+    client.v1.terminal.locations.update(tipping.id, params={"configuration_overrides": ""})
+    assert tip_taken(tipping.id) == 0
+
+    def refused(tipping):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.terminal.configurations.create(params={"tipping": tipping})
+        return exc.value.code, exc.value.param
+
+    assert refused({"xyz": {"percentages": [5]}}) == ("parameter_unknown", "tipping[xyz]")
+    assert refused({"eur": {"percentages": [5, 10, 15, 20]}})[1] == "tipping[eur][percentages]"
+    assert refused({"eur": {"percentages": [5], "smart_tip_threshold": 500}})[1] == (
+        "tipping[eur][smart_tip_threshold]"
+    )
+    assert refused({"eur": {"percentages": [5]}, "usd": {"fixed_amounts": [100]}})[1] == "tipping"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        location(configuration_overrides="tmc_missing")
+    assert exc.value.code == "resource_missing"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.terminal.configurations.delete(default.id)
+
+
 def test_skip_tipping_ignores_amount_tip(client, reader):
     pi = new_pi(client, 1800)
     client.v1.terminal.readers.process_payment_intent(
@@ -342,12 +489,56 @@ def test_reader_busy_and_wrong_payment_intent_state(client, reader):
         client.v1.terminal.readers.process_payment_intent(
             reader.id, params={"payment_intent": first.id}
         )
-    assert exc.value.code == "payment_intent_unexpected_state"
+    assert exc.value.code == "intent_invalid_state"  # Stripe's code for processing it now
     assert exc.value.error.payment_intent.status == "requires_capture"
 
     with pytest.raises(stripe.InvalidRequestError) as exc:  # nothing waiting for a card
         present(client, reader)
     assert exc.value.http_status == 400
+
+
+def test_a_declined_action_carries_its_api_error(client, emu, reader):
+    pi = new_pi(client, 4200)
+    client.v1.terminal.readers.process_payment_intent(reader.id, params={"payment_intent": pi.id})
+    failed = present(client, reader, number="4000000000009995")
+    error = failed.action.api_error
+    assert (error.type, error.code, error.decline_code) == (
+        "card_error",
+        "card_declined",
+        "insufficient_funds",
+    )
+    assert error.message == "Your card has insufficient funds."
+    assert error.doc_url.endswith("/card-declined")
+    assert error.request_log_url.startswith("https://dashboard.stripe.com/test/logs/req_")
+    # a failure that the reader itself causes has none
+    control(emu, "/_emulator/config", {"cancel_action_style": "failed"})
+    client.v1.terminal.readers.process_payment_intent(reader.id, params={"payment_intent": pi.id})
+    canceled = client.v1.terminal.readers.cancel_action(reader.id)
+    assert canceled.action.failure_code == "canceled" and canceled.action.api_error is None
+
+
+def test_stripes_test_amounts_decline_an_approving_card(client, reader):
+    outcomes = {}
+    for amount in (1000, 1001, 1002, 1003, 1005, 1055, 1065, 1075, 1099):
+        pi = new_pi(client, amount)
+        client.v1.terminal.readers.process_payment_intent(
+            reader.id, params={"payment_intent": pi.id}
+        )
+        present(client, reader, number="4242424242424242")
+        pi = client.v1.payment_intents.retrieve(pi.id)
+        error = pi.last_payment_error
+        outcomes[amount] = error.decline_code if error else pi.status
+    assert outcomes == {
+        1000: "requires_capture",
+        1001: "call_issuer",
+        1002: "offline_pin_required",
+        1003: "online_or_offline_pin_required",
+        1005: "generic_decline",
+        1055: "incorrect_pin",
+        1065: "withdrawal_count_limit_exceeded",
+        1075: "pin_try_exceeded",
+        1099: "requires_capture",
+    }
 
 
 def test_timeout_fault_leaves_the_action_running(client, emu, reader):
@@ -518,7 +709,7 @@ def test_refunds_partial_then_full_then_too_much(client, emu, reader):
 
 
 def test_idempotent_replay_and_key_reuse(client, emu):
-    params = {"amount": 999, "currency": "eur", "payment_method_types": ["card_present"]}
+    params = {"amount": 999, "currency": "eur", "allowed_payment_method_types": ["card_present"]}
     first = client.v1.payment_intents.create(params=params, options={"idempotency_key": "bill-7"})
     again = client.v1.payment_intents.create(params=params, options={"idempotency_key": "bill-7"})
     assert again.id == first.id
@@ -535,6 +726,67 @@ def test_idempotent_replay_and_key_reuse(client, emu):
             params={"payment_intent": first.id}, options={"idempotency_key": "bill-7"}
         )
     assert len(emu.state.payment_intents) == 1
+
+
+def at_once(*calls):
+    """Run the calls in threads started together; their results (or exceptions), in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            results[i] = call()
+        except Exception as exc:  # returned for the test to look at
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_requests_with_one_key_get_409_while_the_first_runs(emu):
+    bare = stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=0)
+    params = {"amount": 990, "currency": "eur", "allowed_payment_method_types": ["card_present"]}
+    control(emu, "/_emulator/faults", {"slow_next": {"op": "payment_intents.create", "ms": 400}})
+
+    def create():
+        return bare.v1.payment_intents.create(params=params, options={"idempotency_key": "k-1"})
+
+    first, second = at_once(create, lambda: (time.sleep(0.1), create())[1])
+    assert isinstance(first, stripe.PaymentIntent)
+    assert isinstance(second, stripe.StripeError)
+    assert second.http_status == 409  # the SDK raises APIError for a 409
+    assert second.json_body["error"]["code"] == "idempotency_key_in_use"
+    assert len(emu.state.payment_intents) == 1
+    # once the first has answered, the same key is its replay
+    again = create()
+    assert again.id == first.id and again.last_response.headers["Idempotent-Replayed"] == "true"
+    # the SDK retries a 409 with backoff: with retries, the second caller gets the replay
+    control(emu, "/_emulator/faults", {"slow_next": {"op": "payment_intents.create", "ms": 300}})
+    patient = stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=2)
+
+    def create_k2(client):
+        return client.v1.payment_intents.create(params=params, options={"idempotency_key": "k-2"})
+
+    one, two = at_once(lambda: create_k2(bare), lambda: (time.sleep(0.1), create_k2(patient))[1])
+    assert one.id == two.id and len(emu.state.payment_intents) == 2
+
+
+def test_requests_with_different_keys_are_not_serialized(client, emu):
+    control(
+        emu,
+        "/_emulator/faults",
+        {"slow_next": {"op": "payment_intents.create", "ms": 500, "count": 3}},
+    )
+    started = time.monotonic()
+    created = at_once(*[lambda: new_pi(client) for _ in range(3)])
+    assert all(isinstance(pi, stripe.PaymentIntent) for pi in created)
+    assert time.monotonic() - started < 1.2  # side by side, not 3 x 0.5 s one after the other
+    assert len({pi.id for pi in created}) == 3
 
 
 def test_fail_next_http_is_retried_with_the_same_key(client, emu):
@@ -569,6 +821,69 @@ def test_parameter_errors(client):
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.retrieve(new_pi(client).id, params={"expand": ["currency"]})
     assert "cannot be expanded" in exc.value.user_message
+
+
+def test_the_pinned_version_refuses_payment_method_types(client, emu):
+    # 2026-09-30.endive removed the parameter: Stripe answers 400 and creates nothing
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(
+            params={"amount": 1200, "currency": "eur", "payment_method_types": ["card_present"]},
+            options={"idempotency_key": "pmt-1"},
+        )
+    assert exc.value.http_status == 400
+    assert (exc.value.code, exc.value.param) == (
+        "payment_method_types_no_longer_supported",
+        "payment_method_types",
+    )
+    assert emu.state.payment_intents == {} and emu.state.events == {}
+    # a validation error is not saved under the key: the corrected request runs
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 1200,
+            "currency": "eur",
+            "allowed_payment_method_types": ["card_present", "ideal", "card_present"],
+        },
+        options={"idempotency_key": "pmt-2"},
+    )
+    assert pi.payment_method_types == ["card_present"]  # what is usable, incompatible left out
+    assert pi.allowed_payment_method_types == ["card_present", "ideal", "card_present"]
+    assert pi.automatic_payment_methods is None
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 1200,
+                "currency": "eur",
+                "allowed_payment_method_types": ["card_present"],
+                "excluded_payment_method_types": ["card"],
+            }
+        )
+    assert exc.value.code == "parameters_exclusive"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.update(pi.id, params={"payment_method_types": ["card"]})
+    assert exc.value.code == "payment_method_types_no_longer_supported"
+
+
+def test_older_api_versions_get_the_older_parameters_and_fields(client, emu):
+    dahlia = {"stripe_version": "2026-07-29.dahlia"}  # allowed_… added, payment_method_types kept
+    old = client.v1.payment_intents.create(
+        params={"amount": 800, "currency": "eur", "payment_method_types": ["card_present"]},
+        options=dahlia,
+    )
+    assert old.payment_method_types == ["card_present"]
+    earlier = {"stripe_version": "2026-05-27.dahlia"}  # before allowed_payment_method_types
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(
+            params={"amount": 800, "currency": "eur", "allowed_payment_method_types": ["card"]},
+            options=earlier,
+        )
+    assert exc.value.code == "parameter_unknown"
+    assert "allowed_payment_method_types" not in client.v1.payment_intents.retrieve(
+        old.id, options=earlier
+    )
+    assert client.v1.payment_intents.retrieve(old.id).allowed_payment_method_types is None
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.retrieve(old.id, options={"stripe_version": "endive"})
+    assert "Invalid Stripe API version" in exc.value.user_message
 
 
 def test_update_metadata_and_amount(client, reader):
@@ -616,6 +931,45 @@ def test_webhooks_are_signed_and_verifiable(client, emu, receiver, reader):
     log = control(emu, "/_emulator/events")["data"]
     assert [d["status"] for d in log] == ["delivered"] * 4
     assert client.v1.events.retrieve(log[0]["id"]).type == "payment_intent.created"
+
+
+def test_webhooks_are_rendered_in_the_endpoints_api_version(client, emu, receiver, reader):
+    pi = new_pi(client)
+    client.v1.terminal.readers.process_payment_intent(reader.id, params={"payment_intent": pi.id})
+    present(client, reader, number="4000000000000002")
+    assert emu.dispatcher.wait_idle()
+    latest = {e["type"]: e for e in receiver.events()}
+    failed = latest["terminal.reader.action_failed"]
+    assert failed["api_version"] == API_VERSION
+    assert failed["data"]["object"]["action"]["api_error"]["decline_code"] == "generic_decline"
+    assert latest["payment_intent.created"]["data"]["object"]["allowed_payment_method_types"]
+    # an endpoint made on an older version gets the older shapes
+    receiver.clear()
+    assert (
+        control(emu, "/_emulator/config", {"webhook_api_version": "2026-03-25.dahlia"})[
+            "webhook_api_version"
+        ]
+        == "2026-03-25.dahlia"
+    )
+    try:
+        older = new_pi(client)
+        client.v1.terminal.readers.process_payment_intent(
+            reader.id, params={"payment_intent": older.id}
+        )
+        present(client, reader, number="4000000000000002")
+        assert emu.dispatcher.wait_idle()
+        latest = {e["type"]: e for e in receiver.events()}
+        failed = latest["terminal.reader.action_failed"]
+        assert failed["api_version"] == "2026-03-25.dahlia"
+        assert "api_error" not in failed["data"]["object"]["action"]
+        created = latest["payment_intent.created"]["data"]["object"]
+        assert "allowed_payment_method_types" not in created
+        # the API still answers in the request's (the SDK's) version
+        event = client.v1.events.retrieve(failed["id"])
+        assert event.api_version == API_VERSION
+        assert event.data.object.action.api_error.code == "card_declined"
+    finally:
+        control(emu, "/_emulator/config", {"webhook_api_version": ""})
 
 
 def test_webhook_retried_after_failure(client, emu, receiver):

@@ -43,6 +43,11 @@ class Command(BaseCommand):
             help="signing secret for Stripe-Signature (STRIPE_WEBHOOK_SECRET)",
         )
         parser.add_argument(
+            "--webhook-api-version",
+            default=API_VERSION,
+            help=f"the webhook endpoint's API version: events are rendered in it ({API_VERSION})",
+        )
+        parser.add_argument(
             "--api-key",
             default=getattr(settings, "STRIPE_SECRET_KEY", None) or DEFAULT_API_KEY,
             help="the only secret key accepted (STRIPE_SECRET_KEY)",
@@ -59,6 +64,7 @@ class Command(BaseCommand):
             api_key=options["api_key"],
             webhook_url=options["webhook_url"] or None,
             webhook_secret=options["webhook_secret"],
+            webhook_api_version=options["webhook_api_version"],
             log=write,
         )
         # webhook deliveries log through the package logger; show them with the requests
@@ -78,7 +84,8 @@ class Command(BaseCommand):
         write(
             f"Stripe emulator (API {API_VERSION}) listening on {emulator.url}\n"
             f"  api key:        {_masked(options['api_key'])}\n"
-            f"  webhooks:       {options['webhook_url'] or '(none: events are only logged)'}\n"
+            f"  webhooks:       {options['webhook_url'] or '(none: events are only logged)'}"
+            f" (API {options['webhook_api_version']})\n"
             f"  control API:    {emulator.url}/_emulator/state\n"
             "Stop with Ctrl-C."
         )

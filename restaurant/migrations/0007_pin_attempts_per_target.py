@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('restaurant', '0004_venue_tips_service_charge'),
+        ('restaurant', '0006_venue_smart_tips'),
     ]
 
     operations = [
