@@ -10,7 +10,7 @@ PORT ?= 8000
 # (with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET in the environment).
 STRIPE_API_BASE ?= http://127.0.0.1:12111
 
-.PHONY: run test lint format check venv messages clean
+.PHONY: run test lint format check venv messages clean bench
 
 venv: $(VENV)/.synced
 
@@ -29,6 +29,15 @@ run: venv
 ## Run the whole test suite (the command CI runs).
 test: venv
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+## The benchmarks (bench/RESULTS.md): the order path on embedded defaults, then the rush on the
+## production shape (PostgreSQL and Redis of this machine; BENCH_DATABASE_URL, BENCH_REDIS_URL).
+bench: venv
+	@$(PY) bench/order_path.py --rounds 100
+	@$(PY) bench/rush.py --layer core --label core $(BENCH_ARGS)
+	@$(PY) bench/rush.py --layer pubsub --label pubsub $(BENCH_ARGS)
+	@$(PY) bench/rush.py --layer pubsub --batch --find-max --no-baseline --label max-batch $(BENCH_ARGS)
+	@$(PY) bench/rush.py --layer pubsub --find-max --no-baseline --label max $(BENCH_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check .

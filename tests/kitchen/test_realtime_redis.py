@@ -260,11 +260,13 @@ def test_idle_screens_on_redis_stay_connected_for_a_minute(cluster):
                 assert pong["id"] == ping, f"screen {index} lost its socket"
         ticket = Api(a.url, venue["tablet_code"], "1111").send_steak(venue["steak"])
         for ws in sockets:
-            created = ws.recv_until(
-                lambda m: m["type"] == "event" and m["event"]["type"] == "ticket.created",
+            frame = ws.recv_until(
+                lambda m: m["type"] == "events"
+                and any(e["type"] == "ticket.created" for e in m["events"]),
                 timeout=10,
             )[-1]
-            assert created["event"]["data"]["ticket"] == ticket
+            created = [e for e in frame["events"] if e["type"] == "ticket.created"]
+            assert [e["data"]["ticket"] for e in created] == [ticket]
     finally:
         for ws in sockets:
             ws.close()
