@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from restaurant.errors import DomainError, PermissionDenied
 from restaurant.models import Device, StaffMember
+from restaurant.queries import one
 from restaurant.services import DEVICE_COOKIE, STAFF_DEVICE_KINDS, device_by_token
 
 SESSION_STAFF = "pos_staff_id"
@@ -66,11 +67,10 @@ def _any_device(request) -> Device | None:
         payload = _staff_token_payload(value)
         if payload is None:
             return None
-        device = (
+        device = one(
             Device.objects.select_related("venue")
             .filter(pk=payload["d"], revoked_at__isnull=True)
             .exclude(token_digest="")
-            .first()
         )
         return device
     return device_by_token(request.COOKIES.get(DEVICE_COOKIE, ""))
@@ -130,11 +130,12 @@ def current_staff(request, *, touch: bool = True) -> tuple[Device, StaffMember]:
             request.session[SESSION_SEEN] = int(time.time())
     if not staff_id:
         raise NotAuthenticated(_("Enter your PIN first."), code="pin_required")
-    staff = (
-        StaffMember.objects.select_related("venue", "user")
-        .filter(pk=staff_id, venue_id=device.venue_id, is_active=True)
-        .first()
+    staff = one(
+        StaffMember.objects.select_related("user").filter(
+            pk=staff_id, venue_id=device.venue_id, is_active=True
+        )
     )
     if staff is None:
         raise PermissionDenied(_("This staff member is not active here."), code="staff_inactive")
+    staff.venue = device.venue  # the same row, read once with the device
     return device, staff

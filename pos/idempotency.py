@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from pos.models import IdempotencyKey
 from restaurant.errors import Conflict, ValidationFailed
 from restaurant.models import StaffMember, Venue
+from restaurant.queries import one
 
 HEADER = "Idempotency-Key"
 
@@ -69,7 +70,7 @@ def run_idempotent(
             )
         return record.status_code, record.response, True
 
-    existing = IdempotencyKey.objects.filter(venue=venue, key=key).first()
+    existing = one(IdempotencyKey.objects.filter(venue=venue, key=key))
     if existing is not None:
         return replay(existing)
     record = IdempotencyKey(
@@ -87,7 +88,7 @@ def run_idempotent(
             if not _store(record):
                 raise _KeyTaken  # rolls the effect back: the other copy's answer stands
     except (_KeyTaken, IntegrityError):
-        stored = IdempotencyKey.objects.filter(venue=venue, key=key).first()
+        stored = one(IdempotencyKey.objects.filter(venue=venue, key=key))
         if stored is None:
             raise
         return replay(stored)

@@ -31,7 +31,24 @@ def _decode(text_data: str | None):
         return None
 
 
-class PingConsumer(AsyncJsonWebsocketConsumer):
+class Consumer(AsyncJsonWebsocketConsumer):
+    """A websocket consumer whose messages do not each cost a trip to a thread.
+
+    Channels' `dispatch` runs Django's `close_old_connections` in a worker thread before every
+    handler, for every message of every socket: with fifty screens that was 11% of a busy
+    server's CPU (bench/RESULTS.md). Our consumers touch the database only inside
+    `database_sync_to_async`, which closes stale connections itself around each call, so the
+    extra trip does nothing for them."""
+
+    async def dispatch(self, message):
+        name = str(message.get("type", "")).replace(".", "_")
+        handler = None if name.startswith("_") else getattr(self, name, None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class PingConsumer(Consumer):
     async def connect(self):
         await self.accept()
 
@@ -107,7 +124,7 @@ def known_seqs() -> _KnownSeqs:
     return seqs
 
 
-class VenueEventsConsumer(AsyncJsonWebsocketConsumer):
+class VenueEventsConsumer(Consumer):
     """A screen's feed of its venue's events (docs/realtime.md), shared by tablets and kitchens.
 
     A subclass says who is connecting (`identify`: the venue id, or None to refuse) and which

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from restaurant.models import Event, EventSequence
+from restaurant.queries import one
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +218,5 @@ def last_seq(*, venue_id: int) -> int:
     """The venue's last committed seq (inside a writing transaction: before its own events,
     which get their numbers at commit)."""
     return (
-        EventSequence.objects.filter(venue_id=venue_id).values_list("last_seq", flat=True).first()
-        or 0
+        one(EventSequence.objects.filter(venue_id=venue_id).values_list("last_seq", flat=True)) or 0
     )

@@ -20,6 +20,7 @@ from restaurant.errors import NotFound, PermissionDenied, ValidationFailed
 from restaurant.models import Device, MenuItem, Modifier, PinAttempt, StaffMember, Venue
 from restaurant.money import round_half_up
 from restaurant.pins import pin_digest, pin_validate
+from restaurant.queries import one
 from restaurant.realtime import event_emit
 
 
@@ -375,10 +376,10 @@ def device_pair(*, code: str, kinds: frozenset[str] | None = None) -> tuple[Devi
 def device_by_token(token: str) -> Device | None:
     if not token:
         return None
-    return (
-        Device.objects.select_related("venue", "station")
-        .filter(token_digest=_token_digest(token), revoked_at__isnull=True)
-        .first()
+    return one(
+        Device.objects.select_related("venue", "station").filter(
+            token_digest=_token_digest(token), revoked_at__isnull=True
+        )
     )
 
 

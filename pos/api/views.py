@@ -40,6 +40,7 @@ from restaurant import permissions, throttle
 from restaurant import services as venue_services
 from restaurant.errors import DomainError, ValidationFailed
 from restaurant.models import Menu, MenuItem, MenuWindow, Modifier, StaffMember, Table
+from restaurant.queries import one
 from restaurant.realtime import events_after, last_seq
 from restaurant.selectors import menus_available_at
 
@@ -50,7 +51,7 @@ EVENTS_LIMIT = 500
 
 def _check(call: Call, check_id: int) -> Check:
     tab = Check.objects.select_related("table", "server").filter(pk=check_id, venue=call.venue)
-    tab = tab.first()
+    tab = one(tab)
     if tab is None:
         raise not_found(_("check"))
     tab.venue = call.venue
@@ -58,7 +59,7 @@ def _check(call: Call, check_id: int) -> Check:
 
 
 def _line(tab: Check, line_id: int, field: str | None = None) -> OrderLine:
-    line = OrderLine.objects.select_related("tab").filter(pk=line_id, tab=tab).first()
+    line = one(OrderLine.objects.select_related("tab").filter(pk=line_id, tab=tab))
     if line is None:
         raise not_found(_("line on this check"), field)
     return line
@@ -68,7 +69,7 @@ def _of_venue(call: Call, model, pk: int | None, what: str, field: str):
     """The `model` row `pk` of the caller's venue (None for no id); 404 naming `field`."""
     if pk is None:
         return None
-    row = model.objects.filter(pk=pk, venue=call.venue).first()
+    row = one(model.objects.filter(pk=pk, venue=call.venue))
     if row is None:
         raise not_found(what, field)
     return row
@@ -288,11 +289,10 @@ def line_add(call: Call, check_id: int):
     modifiers = call.get_list("modifiers", default=[])
     # Adding a line never conflicts: a stale version is merged (only its form is checked).
     order_services.guard_version(tab, call.version())
-    item = (
+    item = one(
         MenuItem.objects.select_related("tax_rate", "station", "category__menu")
         .select_related("category__default_station")
         .filter(pk=item_id, venue=call.venue)
-        .first()
     )
     if item is None:
         raise not_found(_("menu item"), "item")
@@ -476,7 +476,7 @@ def adjustment_add(call: Call, check_id: int):
 )
 def adjustment_remove(call: Call, check_id: int, adjustment_id: int):
     tab = _check(call, check_id)
-    adjustment = Adjustment.objects.filter(pk=adjustment_id, tab=tab).first()
+    adjustment = one(Adjustment.objects.filter(pk=adjustment_id, tab=tab))
     if adjustment is None:
         raise not_found(_("comp or discount on this check"))
     # DELETE bodies are not always passed on by clients and proxies: the reason and version
@@ -595,7 +595,7 @@ def prebill(call: Call, check_id: int):
 
 @endpoint(write=True, fields=("available",))
 def item_availability(call: Call, item_id: int):
-    item = MenuItem.objects.filter(pk=item_id, venue=call.venue).first()
+    item = one(MenuItem.objects.filter(pk=item_id, venue=call.venue))
     if item is None:
         raise not_found(_("menu item"))
     available = call.get_bool("available", required=True)
@@ -608,7 +608,7 @@ def item_availability(call: Call, item_id: int):
 
 @endpoint(write=True, fields=("available",))
 def modifier_availability(call: Call, modifier_id: int):
-    modifier = Modifier.objects.filter(pk=modifier_id, group__venue=call.venue).first()
+    modifier = one(Modifier.objects.filter(pk=modifier_id, group__venue=call.venue))
     if modifier is None:
         raise not_found(_("modifier"))
     available = call.get_bool("available", required=True)
