@@ -435,9 +435,11 @@ def test_frames_and_pings_cost_no_trip_to_a_thread(brasserie, monkeypatch):
         created = []
         await receive_until(
             communicator,
-            lambda m: m["type"] == "events"
-            and created.extend(e for e in m["events"] if e["type"] == "ticket.created") is None
-            and len(created) == 3,
+            lambda m: (
+                m["type"] == "events"
+                and created.extend(e for e in m["events"] if e["type"] == "ticket.created") is None
+                and len(created) == 3
+            ),
         )
         for n in range(5):
             await communicator.send_json_to({"type": "ping", "id": n})

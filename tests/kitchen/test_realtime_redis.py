@@ -261,8 +261,10 @@ def test_idle_screens_on_redis_stay_connected_for_a_minute(cluster):
         ticket = Api(a.url, venue["tablet_code"], "1111").send_steak(venue["steak"])
         for ws in sockets:
             frame = ws.recv_until(
-                lambda m: m["type"] == "events"
-                and any(e["type"] == "ticket.created" for e in m["events"]),
+                lambda m: (
+                    m["type"] == "events"
+                    and any(e["type"] == "ticket.created" for e in m["events"])
+                ),
                 timeout=10,
             )[-1]
             created = [e for e in frame["events"] if e["type"] == "ticket.created"]
