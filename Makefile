@@ -36,8 +36,8 @@ bench: venv
 	@$(PY) bench/order_path.py --rounds 100
 	@$(PY) bench/rush.py --layer core --label core $(BENCH_ARGS)
 	@$(PY) bench/rush.py --layer pubsub --label pubsub $(BENCH_ARGS)
-	@$(PY) bench/rush.py --layer pubsub --batch --find-max --no-baseline --label max-batch $(BENCH_ARGS)
-	@$(PY) bench/rush.py --layer pubsub --find-max --no-baseline --label max $(BENCH_ARGS)
+	@$(PY) bench/rush.py --layer core --batch --find-max --no-baseline --label max-batch $(BENCH_ARGS)
+	@$(PY) bench/rush.py --layer core --find-max --no-baseline --label max $(BENCH_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check .
