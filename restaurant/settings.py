@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",
     "restaurant.apps.RestaurantConfig",
     "orders.apps.OrdersConfig",
     "kitchen.apps.KitchenConfig",

@@ -6,6 +6,7 @@ checks both ways). Anything else under /api/v1/ is a JSON 404.
 
 from django.urls import path, re_path, register_converter
 
+from pos.api import app
 from pos.api import payments as pay
 from pos.api import views as v
 from pos.api.http import IdConverter, route, unknown_endpoint
@@ -17,10 +18,7 @@ register_converter(IdConverter, "api_id")
 CHECK = "checks/<api_id:check_id>"
 
 urlpatterns = [
-    path("auth/pair", route(post=v.auth_pair), name="auth-pair"),
-    path("auth/pin", route(post=v.auth_pin), name="auth-pin"),
-    path("auth/logout", route(post=v.auth_logout), name="auth-logout"),
-    path("me", route(get=v.me), name="me"),
+    *app.urls(),
     path("menus", route(get=v.menus), name="menus"),
     path("floor", route(get=v.floor), name="floor"),
     path("events", route(get=v.events), name="events"),
@@ -109,6 +107,5 @@ urlpatterns = [
         route(post=v.modifier_availability),
         name="modifier-availability",
     ),
-    path("openapi.json", route(get=v.openapi_document), name="openapi"),
     re_path(r"^[\s\S]*$", unknown_endpoint, name="unknown"),  # any path, newlines too
 ]

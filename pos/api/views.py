@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -23,20 +22,15 @@ from orders import services as order_services
 from orders.models import Adjustment, Check, OrderLine
 from pos.api import serialize
 from pos.api.http import (
-    DEVICE,
     PUBLIC,
     Call,
-    client_ip,
     endpoint,
-    enforce_csrf,
     json_response,
     not_found,
     query_flag,
     query_int,
-    uses_token,
 )
-from pos.auth import session_sign_in, session_sign_out, staff_token_for
-from restaurant import permissions, throttle
+from restaurant import permissions
 from restaurant import services as venue_services
 from restaurant.errors import DomainError, ValidationFailed
 from restaurant.models import Menu, MenuItem, MenuWindow, Modifier, StaffMember, Table
@@ -94,65 +88,6 @@ def _check_body(call: Call, check: Check | int) -> dict:
     check_id = check.pk if isinstance(check, Check) else check
     tab = order_selectors.check_with_lines(check_id=check_id, venue=call.venue)
     return serialize.check_json(tab, seq=seq)
-
-
-# --- auth --------------------------------------------------------------------------------------
-
-
-@endpoint(auth=PUBLIC, fields=("code",))
-def auth_pair(call: Call):
-    code = call.get_str("code", required=True)
-    throttle.check("pair", call.request)
-    try:
-        device, token = venue_services.device_pair(
-            code=code, kinds=venue_services.STAFF_DEVICE_KINDS
-        )
-    except DomainError:
-        throttle.failed("pair", call.request)
-        raise
-    return {"device": serialize.device_json(device), "token": token}
-
-
-@endpoint(auth=DEVICE, fields=("pin", "staff"))
-def auth_pin(call: Call):
-    pin = call.get_str("pin", required=True)
-    named = _of_venue(call, StaffMember, call.get_int("staff"), _("staff member"), "staff")
-    staff = venue_services.pin_sign_in(
-        device=call.device, pin=pin, staff=named, ip_address=client_ip(call.request)
-    )
-    if not uses_token(call.request):  # the tablet web app: its session is signed in
-        session_sign_in(call.request, device=call.device, staff=staff)
-    return {
-        "staff": serialize.staff_ref(staff),
-        "device": serialize.device_json(call.device),
-        "token": staff_token_for(device=call.device, staff=staff),
-        "token_type": "Bearer",
-        "expires_in": int(getattr(settings, "POS_STAFF_TOKEN_HOURS", 12)) * 3600,
-    }
-
-
-@endpoint(auth=PUBLIC)
-def auth_logout(call: Call):
-    # Staff tokens are stateless (signed, short-lived): the client forgets its token.
-    if not uses_token(call.request):
-        enforce_csrf(call.request)
-        session_sign_out(call.request)
-        # A new session key: a request that read the signed-in session before this one (a
-        # keep-alive GET racing the sign-out) cannot save it back over the sign-out.
-        call.request.session.cycle_key()
-    return {"signed_out": True}
-
-
-@endpoint()
-def me(call: Call):
-    return {
-        "staff": serialize.staff_ref(call.staff),
-        "device": serialize.device_json(call.device),
-        "venue": serialize.venue_json(call.venue),
-        "permissions": sorted(
-            p for p in permissions.PERMISSIONS if permissions.staff_can(call.staff, p)
-        ),
-    }
 
 
 # --- menus, floor, events ----------------------------------------------------------------------
