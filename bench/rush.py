@@ -146,8 +146,11 @@ def setup_venue(screens: int, tablets: int, lines: int) -> dict:
     from pos.auth import SESSION_DEVICE, SESSION_SEEN, SESSION_STAFF, staff_token_for
     from restaurant.demo.seed import VENUE_SLUG
     from restaurant.models import MenuItem, StaffMember, Station, Venue
+    from restaurant.permissions import SystemActor
     from restaurant.selectors import menu_is_available
     from restaurant.services import device_create, device_pair
+
+    bench = SystemActor("rush benchmark setup")
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", verbosity=0)
@@ -158,7 +161,9 @@ def setup_venue(screens: int, tablets: int, lines: int) -> dict:
     kds = []
     for index in range(screens):
         station = stations[index % len(stations)]
-        device = device_create(venue=venue, name=f"Screen {index + 1}", kind="kds", station=station)
+        device = device_create(
+            venue=venue, name=f"Screen {index + 1}", kind="kds", station=station, actor=bench
+        )
         kds.append({"station": station.slug, "token": device_pair(code=device.pairing_code)[1]})
 
     staff = list(
@@ -168,7 +173,7 @@ def setup_venue(screens: int, tablets: int, lines: int) -> dict:
     )
     pads = []
     for index in range(tablets):
-        device = device_create(venue=venue, name=f"Tablet {index + 1}", kind="tablet")
+        device = device_create(venue=venue, name=f"Tablet {index + 1}", kind="tablet", actor=bench)
         _device, token = device_pair(code=device.pairing_code)
         device.refresh_from_db()
         member = staff[index % len(staff)]

@@ -38,8 +38,9 @@ from orders.models import LineModifier
 from orders.selectors import check_with_lines, service_charge_percent, totals_for
 from restaurant import permissions
 from restaurant.errors import NotFound, PermissionDenied, ValidationFailed
-from restaurant.models import Printer, StaffMember
+from restaurant.models import Printer
 from restaurant.money import format_money
+from restaurant.permissions import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -483,11 +484,9 @@ def ticket_print(
     return job
 
 
-def _require(actor: StaffMember | None, job: PrintJob) -> None:
-    if actor is None:
-        return
+def _require(actor: Actor, job: PrintJob) -> None:
     permissions.require(actor, "floor.edit")
-    if actor.venue_id != job.venue_id:
+    if not permissions.works_at(actor, job.venue_id):
         raise PermissionDenied(_("This print job is of another venue."))
 
 
@@ -506,7 +505,7 @@ def print_job_original(job: PrintJob) -> PrintJob:
 
 
 @transaction.atomic
-def print_job_reprint(*, job: PrintJob, actor: StaffMember | None = None) -> PrintJob:
+def print_job_reprint(*, job: PrintJob, actor: Actor) -> PrintJob:
     """A new job with the same bytes as `job`, under a REPRINT banner, for the same printer.
 
     Reprinting a reprint or a rerouted job reprints the original once (one banner).
@@ -543,7 +542,7 @@ def print_job_reprint(*, job: PrintJob, actor: StaffMember | None = None) -> Pri
 
 
 @transaction.atomic
-def print_job_retry(*, job: PrintJob, actor: StaffMember | None = None) -> PrintJob:
+def print_job_retry(*, job: PrintJob, actor: Actor) -> PrintJob:
     """Put a failed job back in the queue, for its printer (or the first active backup)."""
     _require(actor, job)
     job = PrintJob.objects.select_for_update(no_key=True).get(pk=job.pk)

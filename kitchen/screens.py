@@ -1,47 +1,39 @@
-"""The kitchen display screens at /kds/: pairing, station and expo pages, and their JSON calls.
+"""The kitchen display screens at /kds/: pairing, and the station and expo pages.
 
 A kitchen screen is a paired `Device` of kind "kds" with a station; it authenticates with the
 same HttpOnly device cookie as a tablet (no staff sign-in on screens). The pages are app
-shells; the screen loads its snapshot over HTTP (`GET /kds/<station>/snapshot`, carrying the
-venue's event `seq`), listens on `ws/kds/<station>/` (kitchen/consumers.py) and refetches the
-snapshot when something changed or it missed an event. Every action (bump, start, recall,
-item status, acknowledge a void, serve at expo) is a POST that calls one kitchen service and
-answers with the fresh snapshot. See docs/realtime.md.
+shells; the screen loads its snapshot from the API (`GET /api/v1/kitchen/stations/<station>/
+snapshot`, carrying the venue's event `seq`), listens on `ws/kds/<station>/`
+(kitchen/consumers.py) and refetches the snapshot when something changed or it missed an
+event. Every action (bump, start, recall, item status, acknowledge a void, serve at expo) is
+an API write (kitchen/api.py) that answers with the fresh snapshot. See docs/realtime.md.
 
 Access rules for a paired screen: its device kind is "kds" and not revoked; the station in the
 URL is of the device's venue; it is the device's own station, unless the device is the expo
 (the pass may open every station of its venue). `/kds/expo/` is the venue's expo station.
 
-This module is edge code: it parses requests, checks who is calling and calls services and
-selectors; the rules live in kitchen/services.py.
+This module is edge code: it checks who is calling and renders pages; the rules live in
+kitchen/services.py.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 
-from django import forms
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kitchen import services as kitchen_services
-from kitchen.models import Ticket, TicketItem
-from kitchen.selectors import all_day_counts, expo_snapshot, station_snapshot
-from orders.models import Check
 from restaurant import permissions, throttle
-from restaurant.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
-from restaurant.jsonio import request_json_object
+from restaurant.errors import DomainError, NotFound, PermissionDenied
+from restaurant.forms import PairingCodeForm
+from restaurant.js_strings import KITCHEN_SCREEN, js_strings
 from restaurant.models import Device, StaffMember, Station
 from restaurant.selectors import staff_for_user
 from restaurant.services import (
@@ -50,7 +42,7 @@ from restaurant.services import (
     device_create,
     device_pair,
 )
-from restaurant.web import device_cookie_set, enforce_csrf
+from restaurant.web import device_cookie_set
 
 EXPO = "expo"  # /kds/expo/: the venue's expo station, whatever its slug
 
@@ -126,16 +118,6 @@ def keymap_for(station: Station) -> dict[str, list[str]]:
 # --- who is calling -----------------------------------------------------------------------------
 
 
-class NotPaired(DomainError):
-    code = "device_not_paired"
-    status = 401
-
-
-class MethodNotAllowed(DomainError):
-    code = "method_not_allowed"
-    status = 405
-
-
 def screen_device(request: HttpRequest) -> Device | None:
     """The paired, not revoked kitchen screen this browser is, or None."""
     device = device_by_token(request.COOKIES.get(DEVICE_COOKIE, ""))
@@ -184,27 +166,6 @@ def _manager_profiles(request: HttpRequest) -> list[StaffMember]:
 
 
 # --- pairing ------------------------------------------------------------------------------------
-
-
-class PairingCodeForm(forms.Form):
-    code = forms.CharField(
-        label=gettext_lazy("Pairing code"),
-        max_length=20,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-                "placeholder": "ABCDEF",
-                "autofocus": True,
-                "inputmode": "text",
-            }
-        ),
-    )
-
-
-def _normal_code(code: str) -> str:
-    return (code or "").strip().upper().replace("-", "").replace(" ", "")
 
 
 def _pairing_page(
@@ -257,7 +218,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(screen_url(device.station))
     form = PairingCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        code = _normal_code(form.cleaned_data["code"])
+        code = form.cleaned_data["code"]
         try:
             throttle.check("pair", request)  # the same count as /pos/ and the API's pairing
         except DomainError as error:
@@ -349,67 +310,11 @@ def _message(
 # --- the screens --------------------------------------------------------------------------------
 
 
-def _js_strings() -> dict[str, str]:
-    """Every string the screens' JavaScript shows, translated for this request."""
-    return {
-        "reconnecting": _("Reconnecting…"),
-        "live": _("Live"),
-        "offline": _("Offline"),
-        "unpaired": _("This screen was unpaired. Reloading…"),
-        "network_error": _("No connection to the server."),
-        "no_tickets": _("No open tickets"),
-        "no_orders": _("Nothing at the pass"),
-        "all_caught_up": _("All caught up"),
-        "order": _("ORDER"),
-        "addition": _("ADDITION"),
-        "void": _("VOID"),
-        "rush": _("RUSH"),
-        "hold": _("HOLD"),
-        "held": _("held"),
-        "course_n": _("Course %(n)s"),
-        "seat_n": _("S%(n)s"),
-        "seat_shared": _("Shared"),
-        "guests_n": _("%(n)s guests"),
-        "guest_1": _("1 guest"),
-        "also_at": _("also at: %(stations)s"),
-        "tap_ack": _("Tap to acknowledge"),
-        "acknowledged": _("acknowledged"),
-        "bump": _("Bump"),
-        "bumped": _("Bumped %(label)s"),
-        "undo": _("Undo"),
-        "recall": _("Recall"),
-        "recalled": _("Recalled %(label)s"),
-        "nothing_to_recall": _("Nothing to recall."),
-        "start": _("Start"),
-        "state_new": _("NEW"),
-        "state_cooking": _("COOKING"),
-        "state_ready": _("READY"),
-        "state_held": _("HELD"),
-        "state_void": _("VOID"),
-        "all_day": _("All day"),
-        "with_modifiers": _("With modifiers"),
-        "recently_bumped": _("Recently bumped"),
-        "none_bumped": _("Nothing bumped yet."),
-        "page_n_of": _("Page %(n)s of %(total)s"),
-        "open_n": _("%(n)s open"),
-        "send_n": _("Send %(n)s"),
-        "serve": _("Serve"),
-        "served": _("Served %(label)s"),
-        "ready_to_serve": _("READY — SERVE"),
-        "call_ready": _("Call ready — %(stations)s still cooking"),
-        "called_ready": _("%(label)s: food ready"),
-        "waiting_for": _("waiting for %(stations)s"),
-        "sound_on": _("on"),
-        "sound_off": _("off"),
-        "check_n": _("#%(n)s"),
-        "error": _("Something went wrong."),
-    }
-
-
 def _render_screen(request: HttpRequest, device: Device, station: Station) -> HttpResponse:
     expo = station.is_expo
     keymap = keymap_for(station)
-    base = reverse("kds:expo") if expo else screen_url(station)
+    api = reverse("api:openapi").removesuffix("openapi.json")  # /api/v1/
+    base = f"{api}kitchen/expo/" if expo else f"{api}kitchen/stations/{station.slug}/"
     config = {
         "mode": "expo" if expo else "station",
         "station": station.slug,
@@ -428,7 +333,7 @@ def _render_screen(request: HttpRequest, device: Device, station: Station) -> Ht
         "device": device,
         "station": station,
         "config": config,
-        "strings": _js_strings(),
+        "strings": js_strings(KITCHEN_SCREEN),
         "keymap": json.dumps(keymap),
         "legend": key_legend(keymap, expo=expo),
     }
@@ -463,179 +368,3 @@ def station_screen(request: HttpRequest, station: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def expo_screen(request: HttpRequest) -> HttpResponse:
     return station_screen(request, EXPO)
-
-
-# --- the JSON calls -----------------------------------------------------------------------------
-
-
-def screen_api(*, method: str, expo: bool = False, fields: tuple[str, ...] = ()) -> Callable:
-    """A JSON call of a paired screen: auth, CSRF on POST, JSON body, errors as JSON."""
-
-    def wrap(fn: Callable) -> Callable:
-        @csrf_exempt  # checked below, after the device, so the answer is JSON either way
-        @never_cache
-        @functools.wraps(fn)
-        def view(request: HttpRequest, station: str = EXPO, **kwargs) -> HttpResponse:
-            try:
-                if request.method != method:
-                    raise MethodNotAllowed(
-                        _("%(method)s is not allowed here; use %(allow)s.")
-                        % {"method": request.method, "allow": method}
-                    )
-                device = screen_device(request)
-                if device is None:
-                    raise NotPaired(_("This screen is not paired with Brigade."))
-                if method == "POST":
-                    enforce_csrf(request)
-                data = request_json_object(request, frozenset(fields)) if method == "POST" else {}
-                target = screen_station(device, station)
-                if expo != target.is_expo:
-                    raise NotFound(
-                        _("This call is for the expo screen.")
-                        if expo
-                        else _("The expo screen has its own calls."),
-                        code="not_found",
-                    )
-                body = fn(request, device=device, station=target, data=data, **kwargs)
-            except DomainError as error:
-                response = JsonResponse(error.as_dict(), status=error.status)
-                if isinstance(error, MethodNotAllowed):
-                    response["Allow"] = method
-                return response
-            return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
-
-        return view
-
-    return wrap
-
-
-def _station_body(station: Station) -> dict:
-    body = station_snapshot(station=station)
-    body["all_day_modifiers"] = all_day_counts(station=station, with_modifiers=True)
-    body["now"] = timezone.now().isoformat()
-    return body
-
-
-def _expo_body(station: Station) -> dict:
-    body = expo_snapshot(venue_id=station.venue_id)
-    body["station"] = {
-        "slug": station.slug,
-        "name": station.name,
-        "is_expo": True,
-        "warn_after": station.warn_after_seconds,
-        "late_after": station.late_after_seconds,
-    }
-    body["now"] = timezone.now().isoformat()
-    return body
-
-
-def _ticket(station: Station, ticket_id: int) -> Ticket:
-    ticket = Ticket.objects.filter(pk=ticket_id, venue_id=station.venue_id, station=station).first()
-    if ticket is None:
-        raise NotFound(_("No such ticket at this station."), field="ticket")
-    return ticket
-
-
-def _label(ticket: Ticket) -> str:
-    tab = Check.objects.select_related("table").get(pk=ticket.tab_id)
-    return tab.label
-
-
-@screen_api(method="GET")
-def snapshot(request, *, device, station, data):
-    return _station_body(station)
-
-
-@screen_api(method="POST")
-def ticket_bump(request, *, device, station, data, ticket_id: int):
-    ticket = kitchen_services.ticket_bump(ticket=_ticket(station, ticket_id), by=device.name)
-    return {
-        "ticket": ticket.pk,
-        "bumped": ticket.bumped_at is not None,
-        "label": _label(ticket),
-        "snapshot": _station_body(station),
-    }
-
-
-@screen_api(method="POST")
-def ticket_start(request, *, device, station, data, ticket_id: int):
-    ticket = kitchen_services.ticket_start(ticket=_ticket(station, ticket_id))
-    return {"ticket": ticket.pk, "snapshot": _station_body(station)}
-
-
-@screen_api(method="POST")
-def ticket_recall(request, *, device, station, data, ticket_id: int):
-    ticket = kitchen_services.ticket_recall(station=station, ticket=_ticket(station, ticket_id))
-    if ticket is None:
-        raise Conflict(_("This ticket is not bumped."), code="not_bumped", field="ticket")
-    return {"ticket": ticket.pk, "label": _label(ticket), "snapshot": _station_body(station)}
-
-
-@screen_api(method="POST")
-def recall_last(request, *, device, station, data):
-    ticket = kitchen_services.ticket_recall(station=station)
-    if ticket is None:
-        raise Conflict(_("Nothing to recall."), code="nothing_to_recall")
-    return {"ticket": ticket.pk, "label": _label(ticket), "snapshot": _station_body(station)}
-
-
-@screen_api(method="POST")
-def ticket_ack(request, *, device, station, data, ticket_id: int):
-    """Acknowledge a VOID ticket: the cook has seen it (it leaves the screen)."""
-    ticket = _ticket(station, ticket_id)
-    if ticket.kind != Ticket.Kind.VOID:
-        raise Conflict(_("Only a VOID ticket is acknowledged."), code="not_void", field="ticket")
-    ticket = kitchen_services.ticket_bump(ticket=ticket, by=device.name)
-    return {"ticket": ticket.pk, "snapshot": _station_body(station)}
-
-
-@screen_api(method="POST", fields=("status",))
-def item_status(request, *, device, station, data, item_id: int):
-    status = data.get("status")
-    if not isinstance(status, str):
-        raise ValidationFailed(_("status is required."), code="required", field="status")
-    item = TicketItem.objects.filter(
-        pk=item_id, ticket__station=station, ticket__venue_id=station.venue_id
-    ).first()
-    if item is None:
-        raise NotFound(_("No such item at this station."), field="item")
-    item = kitchen_services.ticket_item_set_status(item=item, status=status)
-    return {"item": item.pk, "status": item.status, "snapshot": _station_body(station)}
-
-
-@screen_api(method="GET", expo=True)
-def expo_snapshot_view(request, *, device, station, data):
-    return _expo_body(station)
-
-
-def _expo_order(station, data, check_id: int) -> tuple[Check, int | None]:
-    send = data.get("send")
-    if send is not None and (not isinstance(send, int) or isinstance(send, bool) or send < 0):
-        raise ValidationFailed(_("send must be a whole number."), code="invalid_type", field="send")
-    tab = (
-        Check.objects.filter(pk=check_id, venue_id=station.venue_id, status=Check.Status.OPEN)
-        .select_related("table")
-        .first()
-    )
-    if tab is None:
-        raise NotFound(_("No such open check here."), field="check")
-    return tab, send
-
-
-@screen_api(method="POST", expo=True, fields=("send",))
-def order_ready(request, *, device, station, data, check_id: int):
-    tab, send = _expo_order(station, data, check_id)
-    kitchen_services.order_ready(tab=tab, send_batch=send)
-    return {"check": tab.pk, "label": tab.label, "snapshot": _expo_body(station)}
-
-
-@screen_api(method="POST", expo=True, fields=("send",))
-def order_serve(request, *, device, station, data, check_id: int):
-    tab, send = _expo_order(station, data, check_id)
-    lines = kitchen_services.order_serve(tab=tab, send_batch=send)
-    return {
-        "check": tab.pk,
-        "label": tab.label,
-        "served": [line.pk for line in lines],
-        "snapshot": _expo_body(station),
-    }

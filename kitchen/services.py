@@ -142,16 +142,20 @@ def line_void(
     approver: StaffMember | None = None,
     expected_version: int | None = None,
 ) -> OrderLine:
-    """Void a line; when it had reached the kitchen, its station gets a VOID ticket."""
-    was_sent = line.status == OrderLine.Status.SENT
-    line = order_services.line_void(
+    """Void a line; when it had reached the kitchen, its station gets a VOID ticket.
+
+    Whether it had is decided under the line's lock (orders.services.line_void_locked), not
+    from the caller's copy: a send that commits just before the void still gets its VOID.
+    """
+    voided = order_services.line_void_locked(
         line=line,
         actor=actor,
         reason=reason,
         approver=approver,
         expected_version=expected_version,
     )
-    if was_sent:
+    line = voided.line
+    if voided.was_sent:
         TicketItem.objects.filter(line=line).update(voided=True)
         station = Station.objects.filter(venue_id=line.tab.venue_id, slug=line.station_slug).first()
         if station is not None:

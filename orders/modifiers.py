@@ -89,10 +89,17 @@ def _load(item: MenuItem) -> tuple[list[ModifierGroup], dict[int, Modifier]]:
     return groups, modifiers
 
 
-def modifiers_validate(*, item: MenuItem, choices: list | None) -> list[ChosenModifier]:
-    """Check `choices` against the item's groups; return the resolved choice tree."""
+def modifiers_validate(
+    *, item: MenuItem, choices: list | None, short: list | None = None
+) -> list[ChosenModifier]:
+    """Check `choices` against the item's groups; return the resolved choice tree.
+
+    With a `short` list (a price shown while the server is still choosing) a group with fewer
+    choices than its minimum is noted there instead of refused; every other rule holds, and
+    free units are given the same way, so the price is the one the line will have.
+    """
     groups, modifiers = _load(item)
-    return _validate_level(groups, modifiers, choices or [], depth=1, where=item.name)
+    return _validate_level(groups, modifiers, choices or [], depth=1, where=item.name, short=short)
 
 
 def _as_choice(raw, parent_group: ModifierGroup | None) -> tuple[int, int, list]:
@@ -126,6 +133,7 @@ def _validate_level(
     *,
     depth: int,
     where: str,
+    short: list | None = None,
 ) -> list[ChosenModifier]:
     if depth > MAX_DEPTH:
         raise _fail(None, _("Modifiers are nested too deeply."), "invalid_choice")
@@ -174,7 +182,12 @@ def _validate_level(
         children: list[ChosenModifier] = []
         if mod.nested_group_id:
             children = _validate_level(
-                [mod.nested_group], modifiers, nested, depth=depth + 1, where=mod.name
+                [mod.nested_group],
+                modifiers,
+                nested,
+                depth=depth + 1,
+                where=mod.name,
+                short=short,
             )
         elif nested:
             raise _fail(
@@ -190,12 +203,15 @@ def _validate_level(
         chosen = by_group[group.pk]
         count = sum(c.quantity for c in chosen)
         if count < group.min_choices:
-            raise _fail(
+            problem = _fail(
                 group,
                 _("%(group)s: %(rule)s (%(count)d chosen).")
                 % {"group": group.name, "rule": rule_text(group), "count": count},
                 "modifier_min",
             )
+            if short is None:
+                raise problem
+            short.append(problem)
         if count > group.max_choices:
             raise _fail(
                 group,
@@ -221,3 +237,24 @@ def _assign_free(chosen: list[ChosenModifier], free: int) -> None:
         take = min(free, c.quantity)
         c.free_quantity = take
         free -= take
+
+
+@dataclass
+class LineQuote:
+    """What a line of `item` with these choices costs, as the line would be priced."""
+
+    unit_total: int
+    chosen: list[ChosenModifier]
+    # The first rule the choices still break (a group below its minimum), or None.
+    problem: ValidationFailed | None
+
+
+def line_quote(*, item: MenuItem, choices: list | None) -> LineQuote:
+    """Price a line while its choices are made: every rule but a group's minimum is checked
+    (those refusals raise, as adding the line would), and the price is the one the line gets:
+    the same free units, the same nested choices."""
+    short: list[ValidationFailed] = []
+    chosen = modifiers_validate(item=item, choices=choices, short=short)
+    return LineQuote(
+        item.price + sum(c.amount for c in chosen), chosen, short[0] if short else None
+    )

@@ -573,7 +573,15 @@ def _audit_lines_added(tab: Check, actor: StaffMember, lines: list[OrderLine]) -
     )
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class LineVoid:
+    """What `line_void_locked` did: the voided line, and whether it had been sent (as seen
+    under the line's lock, so a send committing meanwhile cannot be missed)."""
+
+    line: OrderLine
+    was_sent: bool
+
+
 def line_void(
     *,
     line: OrderLine,
@@ -583,6 +591,25 @@ def line_void(
     expected_version: int | None = None,
 ) -> OrderLine:
     """Void a line. A reason is always required; a sent line needs a manager's approval."""
+    return line_void_locked(
+        line=line,
+        actor=actor,
+        reason=reason,
+        approver=approver,
+        expected_version=expected_version,
+    ).line
+
+
+@transaction.atomic
+def line_void_locked(
+    *,
+    line: OrderLine,
+    actor: StaffMember,
+    reason: str,
+    approver: StaffMember | None = None,
+    expected_version: int | None = None,
+) -> LineVoid:
+    """line_void, also telling whether the line had been sent, decided under its lock."""
     reason = clean_reason(reason, _("Give a reason for the void."))
     _same_venue(actor, line.tab.venue_id)
     tab = _lock_open_check(line.tab)
@@ -629,7 +656,7 @@ def line_void(
         quantity=line.quantity,
         was_sent=was_sent,
     )
-    return line
+    return LineVoid(line=line, was_sent=was_sent)
 
 
 def _decrement_stock(lines: list[OrderLine]) -> list[MenuItem]:
@@ -1017,7 +1044,7 @@ def adjustment_add(
         actor=actor,
         approved_by=approver,
     )
-    _bump(tab, lines=[line] if line else (), header=line is None)
+    _bump(tab, lines=[line] if line else (), header=line is None, state=True)
     _audit(
         tab,
         action="adjustment.add",
@@ -1062,7 +1089,8 @@ def adjustment_remove(
         guard_version(tab, expected_version, header=True)
     adjustment.removed_at = timezone.now()
     adjustment.save(update_fields=["removed_at"])
-    _bump(tab, lines=[line] if line else (), header=line is None)
+    adjustment.tab = tab  # handed back with the check's state after the change
+    _bump(tab, lines=[line] if line else (), header=line is None, state=True)
     _audit(
         tab,
         action="adjustment.remove",
@@ -1293,7 +1321,7 @@ def check_transfer(
             code="table_occupied",
             field="to_table",
         ) from exc
-    _bump(tab, header=True)
+    _bump(tab, header=True, state=True)
     _audit(tab, action="check.transfer", actor=actor, **changes)
     return tab
 
@@ -1383,7 +1411,7 @@ def checks_merge(
         lines=[line.pk for line in lines],
         frozen_adjustments=frozen,
     )
-    _bump(tab, lines=lines, header=True)
+    _bump(tab, lines=lines, header=True, state=True)
     _audit(
         tab,
         action="check.merge",
@@ -1393,6 +1421,7 @@ def checks_merge(
         lines=[line.pk for line in lines],
         guests=guests,
     )
+    tab.merged_away = other  # what the merge did to the other check (closed, its version)
     return tab
 
 
@@ -1423,7 +1452,7 @@ def check_set_guests(
     before = tab.guest_count
     tab.guest_count = guest_count
     tab.save(update_fields=["guest_count"])
-    _bump(tab, header=True)
+    _bump(tab, header=True, state=True)
     _audit(tab, action="check.guests", actor=actor, guests=[before, guest_count])
     return tab
 
@@ -1478,8 +1507,9 @@ def line_update(
     for field, (_old, value) in changes.items():
         setattr(line, field, value)
     line.save(update_fields=list(changes))
-    _bump(tab, lines=[line])
+    _bump(tab, lines=[line], state=True)
     _audit(tab, action="line.update", actor=actor, line=line, **changes)
+    line.tab = tab  # handed back with the check's state after the change
     return line
 
 

@@ -43,6 +43,7 @@ from restaurant.admin import (
     VenueAdmin,
     VenueScopedAdmin,
     VenueScopedTabularInline,
+    actor_for,
     money_table,
     money_text,
     show_money,
@@ -753,7 +754,10 @@ class CardReaderAddForm(forms.ModelForm):
         if venue and label and code and not self.errors:
             try:
                 self.registered = card.card_reader_register(
-                    venue=venue, label=label, registration_code=code
+                    venue=venue,
+                    label=label,
+                    registration_code=code,
+                    actor=self.actor_for(venue.pk),
                 )
             except DomainError as exc:
                 raise forms.ValidationError(exc.message) from exc
@@ -779,7 +783,10 @@ class CardReaderAdmin(VenueScopedAdmin):
         if obj is None:
             kwargs["form"] = CardReaderAddForm
             kwargs["fields"] = ["venue", "label", "registration_code"]
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:  # a class made for this request: the service is told who registers
+            form.actor_for = staticmethod(lambda venue_id: actor_for(request, venue_id))
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:

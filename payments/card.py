@@ -871,9 +871,14 @@ def reader_tip_suggestions(*, reader: CardReader, currency: str, eligible: int) 
     ]
 
 
-def card_reader_register(*, venue, label: str, registration_code: str) -> CardReader:
+def card_reader_register(
+    *, venue, label: str, registration_code: str, actor: permissions.Actor
+) -> CardReader:
     """Register a reader with Stripe at the venue's location ("simulated-wpe" registers a
-    simulated WisePOS E in test mode) and keep it for the venue."""
+    simulated WisePOS E in test mode) and keep it for the venue. For who manages the drawers
+    (managers, owners) at that venue."""
+    permissions.require(actor, "drawer.manage")
+    permissions.require_venue(actor, venue.pk)
     label = (label or "").strip()[:60]
     if not label:
         raise ValidationFailed(_("Give the reader a label."), field="label")

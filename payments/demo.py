@@ -2,6 +2,7 @@
 
 from payments.models import Drawer
 from restaurant.models import Printer, Venue
+from restaurant.permissions import SystemActor
 
 
 def seed_payments_demo(venue: Venue) -> None:
@@ -12,6 +13,7 @@ def seed_payments_demo(venue: Venue) -> None:
 
 
 DEMO_READERS = ["Table reader", "Bar reader"]
+DEMO = SystemActor("demo seed")
 
 
 def terminal_demo_ensure(*, log=print) -> None:
@@ -38,9 +40,13 @@ def terminal_demo_ensure(*, log=print) -> None:
                 CardReader.objects.filter(pk=reader.pk).update(is_active=False)
             else:
                 reader.delete()
-            card.card_reader_register(venue=venue, label=label, registration_code="simulated-wpe")
+            card.card_reader_register(
+                venue=venue, label=label, registration_code="simulated-wpe", actor=DEMO
+            )
     venue = Venue.objects.filter(slug=VENUE_SLUG).first()
     if venue is not None and not CardReader.objects.filter(venue=venue).exists():
         for label in DEMO_READERS:
-            card.card_reader_register(venue=venue, label=label, registration_code="simulated-wpe")
+            card.card_reader_register(
+                venue=venue, label=label, registration_code="simulated-wpe", actor=DEMO
+            )
         log(f"stripe: {len(DEMO_READERS)} simulated readers registered for {venue}")

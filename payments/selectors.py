@@ -195,6 +195,14 @@ def tip_options(view: PartView, venue: Venue, amount: int | None = None) -> list
     ]
 
 
+def refundable(payment: Payment) -> int:
+    """What a refund can still give back: a captured card payment's amount and tip, less what
+    was refunded already (payments.card.payment_refund refuses more)."""
+    if payment.method != Payment.Method.CARD or payment.status != Payment.Status.SUCCEEDED:
+        return 0
+    return max(0, payment.amount + payment.tip - payment.refunded)
+
+
 def open_drawer_sessions(venue: Venue):
     return DrawerSession.objects.filter(
         venue=venue, status=DrawerSession.Status.OPEN

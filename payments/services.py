@@ -36,12 +36,13 @@ from payments.selectors import (
     live_line_ids,
     part_spec,
     payment_tip_basis,
+    tip_options,
 )
 from payments.splitting import PartSpec, SplitError, split_check, tip_for
 from restaurant import permissions
 from restaurant.errors import Conflict, NotFound, ValidationFailed
 from restaurant.models import StaffMember
-from restaurant.money import format_money, round_cash
+from restaurant.money import format_money, minor_exponent, round_cash
 from restaurant.text import clean_reason, clean_text
 
 MAX_PARTS = 50
@@ -256,23 +257,11 @@ def _item_parts(tab: Check, items) -> list[dict]:
     return parts
 
 
-@transaction.atomic
-def bill_split(
-    *,
-    tab: Check,
-    actor: StaffMember,
-    mode: str,
-    ways: int | None = None,
-    groups=None,
-    parts=None,
-    amounts=None,
-    expected_version: int | None = None,
-) -> Bill:
-    """Split what is not yet paid: whole, evenly N ways, by seat groups, by item, or by amounts.
-
-    Parts that are paid or partly paid stay as they are; every other open part is replaced.
-    """
-    tab, bill = _lock_bill(tab, actor, expected_version)
+def _split_plan(
+    tab: Check, bill: Bill, *, mode: str, ways=None, groups=None, parts=None, amounts=None
+) -> tuple[list[dict], list[PartSpec]]:
+    """The new parts of a split and the specs of every part after it (kept ones first),
+    checked: what `bill_split` stores and `split_preview` shows are the same plan."""
     if mode not in SplitMode.ALL:
         raise ValidationFailed(
             _("Split whole, even, seat, items or amounts; not %(mode)s.") % {"mode": mode},
@@ -319,6 +308,29 @@ def bill_split(
             )
         )
     _validate(tab, bill, specs)
+    return new, specs
+
+
+@transaction.atomic
+def bill_split(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    mode: str,
+    ways: int | None = None,
+    groups=None,
+    parts=None,
+    amounts=None,
+    expected_version: int | None = None,
+) -> Bill:
+    """Split what is not yet paid: whole, evenly N ways, by seat groups, by item, or by amounts.
+
+    Parts that are paid or partly paid stay as they are; every other open part is replaced.
+    """
+    tab, bill = _lock_bill(tab, actor, expected_version)
+    new, _specs = _split_plan(
+        tab, bill, mode=mode, ways=ways, groups=groups, parts=parts, amounts=amounts
+    )
     replaced = [view.part.pk for view in bill.parts if not view.locked]
     BillPart.objects.filter(pk__in=replaced).update(status=BillPart.Status.REPLACED)
     position = BillPart.objects.filter(tab=tab).aggregate(p=Max("position"))["p"] or 0
@@ -331,6 +343,34 @@ def bill_split(
         tab, action="bill.split", actor=actor, mode=mode, parts=len(new), replaced=replaced
     )
     return bill_for(check_with_lines(check_id=tab.pk, venue=tab.venue))
+
+
+def split_preview(
+    *, tab: Check, actor: StaffMember, mode: str, ways=None, groups=None, parts=None, amounts=None
+) -> dict:
+    """What `bill_split` would make of the bill, without storing anything: each new part
+    with its total to the cent (the same plan and the same split), and what stays
+    unassigned. For the tablet's split dialogs, which show the amounts before the split."""
+    permissions.require(actor, "payment.take")
+    bill = bill_for(check_with_lines(check_id=tab.pk, venue=tab.venue))
+    if tab.status != Check.Status.OPEN:
+        raise Conflict(_("This check is not open."), code="check_not_open")
+    new, specs = _split_plan(
+        tab, bill, mode=mode, ways=ways, groups=groups, parts=parts, amounts=amounts
+    )
+    if actor.venue_id != tab.venue_id:
+        raise permissions.PermissionDenied(_("You do not work at this venue."))
+    result = split_check(bill.totals, specs)
+    shown = result.parts[len(result.parts) - len(new) :]
+    kept = sum(view.amounts.total for view in bill.parts if view.locked)
+    return {
+        "left_to_split": bill.total - kept,
+        "parts": [
+            {"label": part["label"], "total": share.total}
+            for part, share in zip(new, shown, strict=True)
+        ],
+        "unassigned": result.unassigned.total,
+    }
 
 
 def _part_create(tab: Check, actor: StaffMember, position: int, part: dict) -> BillPart:
@@ -506,6 +546,64 @@ def _drawer_session(tab: Check, session_id) -> DrawerSession:
     return open_sessions[0]
 
 
+def _tendered(tab: Check, collected: int, tendered: int | None) -> int:
+    """Cash handed over; none given is exactly what is due."""
+    return _amount(collected if tendered is None else tendered, "tendered", tab)
+
+
+# The notes a guest is likely to hand over, in major units: 23.45 due -> 25, 30, 50.
+TENDER_NOTES = (5, 10, 50, 100)
+
+
+def tender_options(due: int, currency: str) -> list[int]:
+    """`due` itself, then up to three round amounts above it (the next 5, 10, 50, 100)."""
+    unit = 10 ** minor_exponent(currency)
+    options = [due]
+    for note in TENDER_NOTES:
+        step = note * unit
+        above = (due // step + 1) * step if due % step else due
+        if above > due and above not in options and above <= MAX_CASH:
+            options.append(above)
+    return options[:4]
+
+
+def cash_quote(
+    *,
+    tab: Check,
+    actor: StaffMember,
+    part_id: int,
+    amount: int | None = None,
+    tip: int | None = None,
+    tip_percent=None,
+    tendered: int | None = None,
+) -> dict:
+    """What `payment_cash` would take for a part, without taking it: the amount toward the
+    part, the tip, the cash due after the venue's rounding, and the change (or what is still
+    short) for `tendered`. The same functions compute the payment, so the two never differ."""
+    permissions.require(actor, "payment.take")
+    bill = bill_for(check_with_lines(check_id=tab.pk, venue=tab.venue))
+    view = _view(bill, part_id)
+    amount = _payable(tab, view, amount)
+    tip, percent = _tip(view, tab, amount, tip, tip_percent)
+    due = amount + tip
+    collected = round_cash(due, tab.venue.cash_rounding)
+    tendered = _tendered(tab, collected, tendered)
+    return {
+        "part": view.part.pk,
+        "amount": amount,
+        "tip": tip,
+        "tip_percent": None if percent is None else format(percent.normalize(), "f"),
+        "tip_options": tip_options(view, tab.venue, amount),
+        "due": due,
+        "rounding": collected - due,
+        "cash_due": collected,
+        "tendered": tendered,
+        "change": max(0, tendered - collected),
+        "short": max(0, collected - tendered),
+        "tender_options": tender_options(collected, tab.venue.currency),
+    }
+
+
 @transaction.atomic
 def payment_cash(
     *,
@@ -528,9 +626,7 @@ def payment_cash(
     session = _drawer_session(tab, drawer_session_id)
     due = amount + tip
     collected = round_cash(due, tab.venue.cash_rounding)
-    if tendered is None:
-        tendered = collected
-    tendered = _amount(tendered, "tendered", tab)
+    tendered = _tendered(tab, collected, tendered)
     if tendered < collected:
         raise ValidationFailed(
             _("%(tendered)s is less than the %(due)s due.")
@@ -757,6 +853,22 @@ def _count(denominations) -> int:
             field="denominations",
         )
     return total
+
+
+def drawer_count(*, session: DrawerSession, actor: StaffMember, denominations) -> dict:
+    """What a count by denomination adds up to, before the drawer is closed with it: each
+    value's amount and the total (what `drawer_close` will record as counted). An empty
+    count is 0. Nothing is stored."""
+    _drawer_manager(actor, session.venue_id)
+    clean = {str(k): v for k, v in (denominations or {}).items() if v != 0}
+    counted = _count(clean) if clean else 0
+    return {
+        "counted": counted,
+        "lines": [
+            {"value": int(value), "count": count, "amount": int(value) * count}
+            for value, count in sorted(clean.items(), key=lambda kv: -int(kv[0]))
+        ],
+    }
 
 
 @transaction.atomic

@@ -17,8 +17,9 @@ from restaurant.services import DEVICE_COOKIE, STAFF_DEVICE_KINDS, device_by_tok
 
 
 @database_sync_to_async
-def _authenticate(scope) -> tuple[int, int] | None:
-    """(venue id, staff id) for a paired device with a signed-in, active staff member."""
+def _authenticate(scope) -> tuple[int, int, int] | None:
+    """(venue id, device id, staff id) for a paired device with a signed-in, active staff
+    member."""
     cookies = scope.get("cookies") or {}
     device = device_by_token(cookies.get(DEVICE_COOKIE, ""))
     session = scope.get("session")
@@ -33,7 +34,7 @@ def _authenticate(scope) -> tuple[int, int] | None:
         pk=staff_id, venue_id=device.venue_id, is_active=True
     ).exists():
         return None
-    return device.venue_id, staff_id
+    return device.venue_id, device.pk, staff_id
 
 
 class TabletConsumer(VenueEventsConsumer):
@@ -41,5 +42,5 @@ class TabletConsumer(VenueEventsConsumer):
         identity = await _authenticate(self.scope)
         if identity is None:
             return None
-        venue_id, self.staff_id = identity
+        venue_id, self.device_id, self.staff_id = identity
         return venue_id

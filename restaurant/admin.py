@@ -14,9 +14,11 @@ Who may do what
 
 How things change
     Plain settings (menus, tables, printers, ...) are edited through model forms. Everything
-    with rules goes through restaurant/services.py: 86 / un-86, bulk price changes, adding
-    staff and setting PINs. A DomainError from a service becomes a form error or an admin
-    message, and the service has changed nothing.
+    with rules goes through restaurant/services.py: 86 / un-86, prices and stock (in the item
+    list and on the item's page), bulk price changes, adding staff and setting PINs, devices.
+    The services are given who acts (`actor_for`: the user's staff profile at the row's venue,
+    or a SuperuserActor for a superuser) and decide again. A DomainError from a service
+    becomes a form error or an admin message, and the service has changed nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count
 from django.http import HttpRequest
@@ -74,7 +76,7 @@ from restaurant.models import (
     Venue,
     smart_tips_problem,
 )
-from restaurant.permissions import staff_can
+from restaurant.permissions import Actor, SuperuserActor, staff_can
 
 # --- Who is asking ------------------------------------------------------------------------
 
@@ -118,13 +120,13 @@ def admin_venue_ids(request: HttpRequest, permission: str | None = None) -> set[
     }
 
 
-def actor_for(request: HttpRequest, venue_id: int) -> StaffMember | None:
-    """The StaffMember the services should check for this user at this venue.
+def actor_for(request: HttpRequest, venue_id: int) -> Actor:
+    """Who the services should check for this user at this venue: their staff profile there.
 
-    Superusers act without a profile (None: the services skip the role check).
+    A superuser acts as a SuperuserActor (their staff profile, if any, is not needed).
     """
     if is_superuser(request):
-        return None
+        return SuperuserActor(request.user)
     staff = admin_profiles(request).get(venue_id)
     if staff is None:  # the admin never offers such a row; refuse rather than act unchecked
         raise PermissionDenied
@@ -911,6 +913,42 @@ class MenuItemAdmin(VenueScopedAdmin):
     def price_money(self, obj):
         return show_money(obj.price, obj.venue)
 
+    #: Changed through services.menu_item_set_price_and_stock, never saved by the form.
+    SERVICE_FIELDS = ("price", "stock_count")
+
+    def save_model(self, request, obj, form, change):
+        """The item list's in-place edits and the item's page: price and stock go through the
+        service (row lock, permission, 86 at zero stock, the tablets' availability event);
+        the other fields are plain settings."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        through_service = [f for f in self.SERVICE_FIELDS if f in form.changed_data]
+        plain = [
+            f
+            for f in form.changed_data
+            if f not in self.SERVICE_FIELDS and f in {x.name for x in obj._meta.concrete_fields}
+        ]
+        if plain:
+            obj.save(update_fields=[*plain, "updated_at"])
+        if through_service:
+            wanted = {f: form.cleaned_data[f] for f in through_service}
+            try:
+                item = services.menu_item_set_price_and_stock(
+                    item=obj, actor=actor_for(request, obj.venue_id), **wanted
+                )
+            except DomainError as exc:
+                # The changelist and change form run this in their transaction: undo it all.
+                # (The form validated the values, so this is rare: refused, or a bad value.)
+                if exc.status == 403:
+                    raise PermissionDenied(exc.message) from exc
+                raise BadRequest(exc.message) from exc
+            obj.price, obj.stock_count, obj.is_available = (
+                item.price,
+                item.stock_count,
+                item.is_available,
+            )
+
     @admin.display(description=_("kitchen station"))
     def kitchen_station(self, obj):
         if obj.station:
@@ -1239,6 +1277,18 @@ class DeviceAdmin(VenueScopedAdmin):
     readonly_fields = ["pairing", "paired_at", "last_seen_at"]
     actions = ["new_pairing_code", "revoke"]
 
+    def _each_device(self, request, queryset, service) -> list:
+        """Run a device service per row, as the user at that row's venue; errors are messages."""
+        done = []
+        for device in queryset:
+            try:
+                done.append(
+                    (device, service(device=device, actor=actor_for(request, device.venue_id)))
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{device}: {exc.message}", messages.ERROR)
+        return done
+
     @admin.display(description=_("pairing code"))
     def pairing(self, obj):
         if obj.revoked_at:
@@ -1263,25 +1313,32 @@ class DeviceAdmin(VenueScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         device = services.device_create(
-            venue=obj.venue, name=obj.name, kind=obj.kind, station=obj.station
+            venue=obj.venue,
+            name=obj.name,
+            kind=obj.kind,
+            station=obj.station,
+            actor=actor_for(request, obj.venue_id),
         )
         obj.pk = device.pk
         obj.refresh_from_db()
 
-    @admin.action(description=_("Make a new pairing code"))
+    @admin.action(description=_("Make a new pairing code"), permissions=["change"])
     def new_pairing_code(self, request, queryset):
-        for device in queryset.filter(revoked_at__isnull=True):
-            code = services.device_new_pairing_code(device=device)
+        done = self._each_device(
+            request, queryset.filter(revoked_at__isnull=True), services.device_new_pairing_code
+        )
+        for device, code in done:
             self.message_user(
                 request,
                 gettext("%(device)s: pairing code %(code)s") % {"device": device, "code": code},
             )
 
-    @admin.action(description=_("Revoke: the device is signed out for good"))
+    @admin.action(
+        description=_("Revoke: the device is signed out for good"), permissions=["change"]
+    )
     def revoke(self, request, queryset):
-        for device in queryset:
-            services.device_revoke(device=device)
-        self.message_user(request, gettext("Revoked."), messages.WARNING)
+        if self._each_device(request, queryset, services.device_revoke):
+            self.message_user(request, gettext("Revoked."), messages.WARNING)
 
 
 @admin.register(PinAttempt)

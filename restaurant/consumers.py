@@ -10,9 +10,12 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from restaurant.errors import ValidationFailed
 from restaurant.jsonio import MAX_MESSAGE_BYTES, json_loads
+from restaurant.models import Device
 from restaurant.realtime import (
     AUDIENCES,
+    CLOSE_REVOKED,
     PROTOCOL_VERSION,
+    device_group,
     events_after,
     frame_of,
     last_seq,
@@ -127,11 +130,16 @@ def known_seqs() -> _KnownSeqs:
 class VenueEventsConsumer(Consumer):
     """A screen's feed of its venue's events (docs/realtime.md), shared by tablets and kitchens.
 
-    A subclass says who is connecting (`identify`: the venue id, or None to refuse) and which
-    events its screens draw (`audience`, restaurant.realtime.AUDIENCES). A refusal is accepted
-    and closed with 4401 (a close before accept is an HTTP 403 on the handshake, which a
-    browser reports only as 1006; 4401 tells the client to pair or sign in again); an accepted
-    client joins `venue.<id>` first and then gets `hello` with the venue's last `seq`.
+    A subclass says who is connecting (`identify`: the venue id, or None to refuse; it sets
+    `device_id` to the paired device's id) and which events its screens draw (`audience`,
+    restaurant.realtime.AUDIENCES). A refusal is accepted and closed with 4401 (a close before
+    accept is an HTTP 403 on the handshake, which a browser reports only as 1006; 4401 tells
+    the client to pair or sign in again); an accepted client joins `device.<id>` and
+    `venue.<id>` first and then gets `hello` with the venue's last `seq`.
+
+    Revoking the device (restaurant.services.device_revoke) sends `device.revoked` to
+    `device.<id>` after it commits: the socket leaves the venue's group, sends nothing more,
+    and closes with CLOSE_REVOKED (4403), which the clients take as "pair this device again".
 
     The stream is complete for the audience: `covered` is the seq up to which this socket has
     been sent every event it wants. Each `events` frame says what it covers (`after` < seq <=
@@ -147,7 +155,9 @@ class VenueEventsConsumer(Consumer):
     FILL_LIMIT = 5000
     audience = "tablet"
     venue_id: int | None = None
+    device_id: int | None = None
     covered = 0
+    revoked = False
 
     async def identify(self) -> int | None:
         raise NotImplementedError
@@ -161,9 +171,16 @@ class VenueEventsConsumer(Consumer):
         self.venue_id = venue_id
         self.group = venue_group(venue_id)
         self.wants = AUDIENCES[self.audience]
+        if self.device_id is not None:
+            await self.channel_layer.group_add(device_group(self.device_id), self.channel_name)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        seq = await _last_seq(venue_id)
+        # Read after joining the device's group: a revocation that committed after `identify`
+        # but before the join sent its message to nobody, and is seen here instead.
+        seq, paired = await _hello_state(venue_id, self.device_id)
+        if not paired:
+            await self._close_revoked()
+            return
         known_seqs().saw(venue_id, seq)
         # Everything up to the hello's seq is in the snapshot the client takes; events after
         # it reach this socket (they are committed after the group was joined, or are filled
@@ -174,6 +191,20 @@ class VenueEventsConsumer(Consumer):
     async def disconnect(self, code):
         if self.venue_id is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.device_id is not None:
+            await self.channel_layer.group_discard(device_group(self.device_id), self.channel_name)
+
+    async def device_revoked(self, message):
+        """The device was revoked (restaurant.realtime.device_sockets_close): close."""
+        await self._close_revoked()
+
+    async def _close_revoked(self) -> None:
+        if self.revoked:
+            return
+        self.revoked = True  # from now on nothing is sent, whatever is still on its way
+        if self.venue_id is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.close(code=CLOSE_REVOKED)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         content = _decode(text_data)
@@ -183,6 +214,8 @@ class VenueEventsConsumer(Consumer):
         await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs):
+        if self.revoked:
+            return
         kind = content.get("type")
         if kind == "ping":
             known = await known_seqs().get(self.venue_id)
@@ -213,6 +246,8 @@ class VenueEventsConsumer(Consumer):
     async def venue_events(self, message):
         """One committed transaction's events (restaurant.realtime.publish)."""
         first, seq = message["first"], message["seq"]
+        if self.revoked:
+            return
         known_seqs().saw(self.venue_id, seq)
         if seq <= self.covered:
             return  # covered already (filled in from the database before it arrived)
@@ -270,3 +305,12 @@ def _catchup(venue_id: int, after: int, limit: int) -> list[dict]:
 @database_sync_to_async
 def _last_seq(venue_id: int) -> int:
     return last_seq(venue_id=venue_id)
+
+
+@database_sync_to_async
+def _hello_state(venue_id: int, device_id: int | None) -> tuple[int, bool]:
+    """The venue's last seq, and whether the device is still paired (one trip to a thread)."""
+    paired = device_id is None or (
+        Device.objects.filter(pk=device_id, revoked_at__isnull=True).exists()
+    )
+    return last_seq(venue_id=venue_id), paired

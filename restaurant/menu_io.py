@@ -40,11 +40,11 @@ from restaurant.models import (
     MenuWindow,
     Modifier,
     ModifierGroup,
-    StaffMember,
     Station,
     TaxRate,
     Venue,
 )
+from restaurant.permissions import Actor
 
 FORMAT_VERSION = 1
 
@@ -978,7 +978,7 @@ def menu_import(
     *,
     venue: Venue,
     data: dict,
-    actor: StaffMember | None = None,
+    actor: Actor,
     deactivate_missing: bool = False,
     dry_run: bool = False,
 ) -> ImportResult:
@@ -989,13 +989,12 @@ def menu_import(
     `deactivate_missing`, active items of the venue whose PLU is not in the document are
     deactivated. With `dry_run`, the changes are counted and then rolled back.
     """
-    if actor is not None:
-        permissions.require(actor, "menu.edit")
-        if actor.venue_id != venue.pk:
-            raise PermissionDenied(
-                _("%(who)s does not work at %(venue)s.")
-                % {"who": actor.display_name, "venue": venue.name}
-            )
+    permissions.require(actor, "menu.edit")
+    if not permissions.works_at(actor, venue.pk):
+        raise PermissionDenied(
+            _("%(who)s does not work at %(venue)s.")
+            % {"who": actor.display_name, "venue": venue.name}
+        )
     result = ImportResult(dry_run=dry_run)
     writer = _Writer(venue, result)
     try:

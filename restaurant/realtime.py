@@ -66,6 +66,34 @@ def venue_group(venue_id: int) -> str:
     return f"venue.{venue_id}"
 
 
+def device_group(device_id: int) -> str:
+    """Every open websocket of one paired device (a tablet or a kitchen screen)."""
+    return f"device.{device_id}"
+
+
+# The close code of a socket whose device was revoked (or is no longer paired): the client
+# stops reconnecting and shows its pairing screen (docs/realtime.md, "Close codes").
+CLOSE_REVOKED = 4403
+
+
+def device_sockets_close(device_id: int) -> bool:
+    """Tell every open websocket of the device, on every server process, to close with
+    CLOSE_REVOKED (restaurant.consumers.VenueEventsConsumer.device_revoked). Called after the
+    revocation has committed. Returns whether the message was handed to the channel layer; a
+    lost message leaves the socket open until its next HTTP call answers 401 (as before)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        async_to_sync(layer.group_send)(
+            device_group(device_id), {"type": "device.revoked", "device": device_id}
+        )
+    except Exception:  # the revocation itself has committed; every HTTP call now answers 401
+        logger.exception("could not tell the sockets of device %s to close", device_id)
+        return False
+    return True
+
+
 def event_as_message(event: Event) -> dict:
     return {
         "seq": event.seq,

@@ -1,14 +1,18 @@
 """Write services of the venue domain: staff and PINs, 86ing, prices.
 
-Each service runs in a transaction, checks the actor's permission when one is given, and
-raises a DomainError (restaurant/errors.py) that changes nothing.
+Each service runs in a transaction, checks the actor's permission (every write service takes
+an `actor`: a StaffMember, or a permissions.SystemActor / SuperuserActor saying who else acts;
+see restaurant/permissions.py), and raises a DomainError (restaurant/errors.py) that changes
+nothing. What they change is logged to `brigade.audit` with the actor's name.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -19,9 +23,22 @@ from restaurant import permissions
 from restaurant.errors import NotFound, PermissionDenied, ValidationFailed
 from restaurant.models import Device, MenuItem, Modifier, PinAttempt, StaffMember, Venue
 from restaurant.money import round_half_up
+from restaurant.permissions import Actor
 from restaurant.pins import pin_digest, pin_validate
 from restaurant.queries import one
-from restaurant.realtime import event_emit
+from restaurant.realtime import device_sockets_close, event_emit
+
+audit_log = logging.getLogger("brigade.audit")
+
+
+def _record(action: str, actor: Actor, **data) -> None:
+    """Who changed what, by name (the system and superusers have no staff row)."""
+    audit_log.info(
+        "%s by %s: %s",
+        action,
+        permissions.actor_name(actor),
+        ", ".join(f"{key}={value}" for key, value in data.items()),
+    )
 
 
 @transaction.atomic
@@ -34,11 +51,11 @@ def staff_create(
     pin: str,
     email: str = "",
     password: str | None = None,
-    actor: StaffMember | None = None,
+    actor: Actor,
 ) -> StaffMember:
     """Create (or reuse) a Django user and give them a staff profile with a PIN at `venue`."""
-    if actor is not None:
-        permissions.require(actor, "staff.manage")
+    permissions.require(actor, "staff.manage")
+    permissions.require_venue(actor, venue.pk)
     if role not in StaffMember.Role.values:
         raise ValidationFailed(_("Unknown role %(role)s.") % {"role": role}, field="role")
     User = get_user_model()
@@ -60,6 +77,7 @@ def staff_create(
     user.save()
     staff = StaffMember(venue=venue, user=user, display_name=display_name, role=role)
     _set_pin(staff, pin)
+    _record("staff.create", actor, staff=staff.pk, role=role)
     return staff
 
 
@@ -95,11 +113,11 @@ def staff_update(
     display_name: str | None = None,
     role: str | None = None,
     is_active: bool | None = None,
-    actor: StaffMember | None = None,
+    actor: Actor,
 ) -> StaffMember:
     """Change a staff member's name, role or active flag. A venue keeps an active owner."""
-    if actor is not None:
-        permissions.require(actor, "staff.manage")
+    permissions.require(actor, "staff.manage")
+    permissions.require_venue(actor, staff.venue_id)
     staff = (
         StaffMember.objects.select_for_update(no_key=True).select_related("user").get(pk=staff.pk)
     )
@@ -129,6 +147,7 @@ def staff_update(
     staff.is_active = new_active
     staff.save(update_fields=["display_name", "role", "is_active"])
     _back_office_follow_role(staff.user)
+    _record("staff.update", actor, staff=staff.pk, role=staff.role, active=staff.is_active)
     return staff
 
 
@@ -153,11 +172,15 @@ def _back_office_follow_role(user) -> None:
 
 
 @transaction.atomic
-def staff_set_pin(*, staff: StaffMember, pin: str, actor: StaffMember | None = None) -> None:
-    if actor is not None and actor.pk != staff.pk:
+def staff_set_pin(*, staff: StaffMember, pin: str, actor: Actor) -> None:
+    """Set a PIN: one's own, or anyone's at the venue for who may manage staff."""
+    own = isinstance(actor, StaffMember) and actor.pk == staff.pk and actor.is_active
+    if not own:
         permissions.require(actor, "staff.manage")
+        permissions.require_venue(actor, staff.venue_id)
     staff = StaffMember.objects.select_for_update(no_key=True).get(pk=staff.pk)
     _set_pin(staff, pin)
+    _record("staff.set_pin", actor, staff=staff.pk)
 
 
 def staff_by_pin(*, venue: Venue, pin: str) -> StaffMember | None:
@@ -174,12 +197,10 @@ def staff_by_pin(*, venue: Venue, pin: str) -> StaffMember | None:
 
 
 @transaction.atomic
-def menu_item_set_available(
-    *, item: MenuItem, available: bool, actor: StaffMember | None = None
-) -> MenuItem:
+def menu_item_set_available(*, item: MenuItem, available: bool, actor: Actor) -> MenuItem:
     """86 (available=False) or un-86 an item. Un-86ing an item whose stock ran out needs stock."""
-    if actor is not None:
-        permissions.require(actor, "item.86")
+    permissions.require(actor, "item.86")
+    permissions.require_venue(actor, item.venue_id)
     item = MenuItem.objects.select_for_update(no_key=True).get(pk=item.pk)
     if available and item.stock_count == 0:
         raise ValidationFailed(
@@ -196,18 +217,69 @@ def menu_item_set_available(
             type="item.availability",
             data={"item": item.pk, "available": available, "stock_count": item.stock_count},
         )
+        _record("item.availability", actor, item=item.pk, available=available)
+    return item
+
+
+#: `stock_count` left as it is (None is a value: the item's stock is not counted).
+UNCHANGED = object()
+
+
+@transaction.atomic
+def menu_item_set_price_and_stock(
+    *, item: MenuItem, actor: Actor, price: int | None = None, stock_count=UNCHANGED
+) -> MenuItem:
+    """Set an item's price (minor units) and/or its counted stock (None: not counted).
+
+    The row is locked while it changes. Stock set to 0 86's the item, as selling the last one
+    does; tablets hear of a stock or availability change (`item.availability`). Setting stock
+    does not un-86 an item (that is `menu_item_set_available`).
+    """
+    permissions.require(actor, "menu.edit")
+    permissions.require_venue(actor, item.venue_id)
+    if price is not None and (isinstance(price, bool) or not isinstance(price, int) or price < 0):
+        raise ValidationFailed(_("A price is a whole number of cents, 0 or more."), field="price")
+    if (
+        stock_count is not UNCHANGED
+        and stock_count is not None
+        and (isinstance(stock_count, bool) or not isinstance(stock_count, int) or stock_count < 0)
+    ):
+        raise ValidationFailed(
+            _("A stock count is a whole number, 0 or more (empty: not counted)."),
+            field="stock_count",
+        )
+    item = MenuItem.objects.select_for_update(no_key=True).get(pk=item.pk)
+    changed: dict[str, object] = {}
+    if price is not None and price != item.price:
+        changed["price"] = item.price = price
+    if stock_count is not UNCHANGED and stock_count != item.stock_count:
+        changed["stock_count"] = item.stock_count = stock_count
+        if stock_count == 0 and item.is_available:
+            changed["is_available"] = item.is_available = False
+    if not changed:
+        return item
+    item.save(update_fields=[*changed, "updated_at"])
+    if "stock_count" in changed:
+        event_emit(
+            venue_id=item.venue_id,
+            type="item.availability",
+            data={
+                "item": item.pk,
+                "available": item.is_available,
+                "stock_count": item.stock_count,
+            },
+        )
+    _record("item.update", actor, item=item.pk, **changed)
     return item
 
 
 @transaction.atomic
-def modifier_set_available(
-    *, modifier: Modifier, available: bool, actor: StaffMember | None = None
-) -> Modifier:
-    if actor is not None:
-        permissions.require(actor, "item.86")
+def modifier_set_available(*, modifier: Modifier, available: bool, actor: Actor) -> Modifier:
+    permissions.require(actor, "item.86")
     modifier = (
         Modifier.objects.select_for_update(no_key=True).select_related("group").get(pk=modifier.pk)
     )
+    permissions.require_venue(actor, modifier.group.venue_id)
     if modifier.is_available != available:
         modifier.is_available = available
         modifier.save(update_fields=["is_available"])
@@ -216,6 +288,7 @@ def modifier_set_available(
             type="modifier.availability",
             data={"modifier": modifier.pk, "available": available},
         )
+        _record("modifier.availability", actor, modifier=modifier.pk, available=available)
     return modifier
 
 
@@ -227,15 +300,15 @@ def menu_items_change_price(
     percent: Decimal | None = None,
     amount: int | None = None,
     round_to: int = 1,
-    actor: StaffMember | None = None,
+    actor: Actor,
 ) -> list[MenuItem]:
     """Raise or lower prices of many items: by a percentage or a fixed amount (minor units).
 
     Results round half up to a multiple of `round_to` (10 = whole ten cents). A change that
     would make any price negative changes nothing.
     """
-    if actor is not None:
-        permissions.require(actor, "menu.edit")
+    permissions.require(actor, "menu.edit")
+    permissions.require_venue(actor, venue.pk)
     if (percent is None) == (amount is None):
         raise ValidationFailed(_("Give either a percentage or an amount."), field="percent")
     if round_to < 1:
@@ -263,6 +336,7 @@ def menu_items_change_price(
         item.price = new_price
     MenuItem.objects.bulk_update(items, ["price"])
     MenuItem.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+    _record("items.change_price", actor, items=ids)
     return items
 
 
@@ -294,11 +368,11 @@ def device_create(
     name: str,
     kind: str = "tablet",
     station=None,
-    actor: StaffMember | None = None,
+    actor: Actor,
 ) -> Device:
     """Register a device and give it a short pairing code (valid 30 minutes)."""
-    if actor is not None:
-        permissions.require(actor, "floor.edit")
+    permissions.require(actor, "floor.edit")
+    permissions.require_venue(actor, venue.pk)
     if kind not in Device.Kind.values:
         raise ValidationFailed(_("Unknown device kind %(kind)s.") % {"kind": kind}, field="kind")
     if not (name or "").strip():
@@ -306,14 +380,19 @@ def device_create(
     if station is not None and station.venue_id != venue.pk:
         raise NotFound(_("No such station here."), field="station")
     device = Device.objects.create(venue=venue, name=name.strip()[:60], kind=kind, station=station)
-    device_new_pairing_code(device=device)
+    device_new_pairing_code(device=device, actor=actor)
+    _record("device.create", actor, device=device.pk, kind=kind)
     return device
 
 
 @transaction.atomic
-def device_new_pairing_code(*, device: Device) -> str:
+def device_new_pairing_code(*, device: Device, actor: Actor) -> str:
+    """A fresh pairing code for `device` (the old one stops working)."""
     import datetime
     import secrets
+
+    permissions.require(actor, "floor.edit")
+    permissions.require_venue(actor, device.venue_id)
 
     for _attempt in range(20):
         code = "".join(secrets.choice(PAIRING_CODE_ALPHABET) for _i in range(PAIRING_CODE_LENGTH))
@@ -384,15 +463,19 @@ def device_by_token(token: str) -> Device | None:
 
 
 @transaction.atomic
-def device_revoke(*, device: Device, actor: StaffMember | None = None) -> Device:
-    if actor is not None:
-        permissions.require(actor, "floor.edit")
+def device_revoke(*, device: Device, actor: Actor) -> Device:
+    permissions.require(actor, "floor.edit")
+    permissions.require_venue(actor, device.venue_id)
     device = Device.objects.select_for_update(no_key=True).get(pk=device.pk)
     if device.revoked_at is None:
         device.revoked_at = timezone.now()
         device.token_digest = ""
         device.pairing_code = ""
         device.save(update_fields=["revoked_at", "token_digest", "pairing_code"])
+        _record("device.revoke", actor, device=device.pk)
+    # Its open websockets close once this has committed (on every server process): a screen
+    # revoked while connected hears nothing more and shows its pairing page.
+    transaction.on_commit(partial(device_sockets_close, device.pk))
     return device
 
 

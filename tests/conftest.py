@@ -93,6 +93,16 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _responses_match_the_document(monkeypatch):
+    """Every /api/v1/ response a test gets from django.test.Client is checked against the
+    generated OpenAPI document (tests/api_document.py)."""
+    from tests import api_document
+
+    api_document.install(monkeypatch)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _channels_thread_without_connections(request):
     """After a websocket test, leave Channels' database thread without a connection.
 

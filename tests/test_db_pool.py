@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 
 from restaurant.services import device_create, device_pair
+from tests.actors import SETUP
 from tests.e2e.conftest import server_env
 from tests.factories import StationFactory, VenueFactory
 from tests.servers import Daphne
@@ -38,7 +39,7 @@ def _connections(application_name: str) -> int:
 def test_a_server_opens_at_most_its_pools_connections(tmp_path):
     venue = VenueFactory()
     grill = StationFactory(venue=venue, slug="grill", name="Grill")
-    screen = device_create(venue=venue, name="Grill screen", kind="kds", station=grill)
+    screen = device_create(venue=venue, name="Grill screen", kind="kds", station=grill, actor=SETUP)
     token = device_pair(code=screen.pairing_code)[1]
     name = f"brigade-pool-{uuid.uuid4().hex[:8]}"
     settings_dict = connection.settings_dict
@@ -75,7 +76,8 @@ def test_a_server_opens_at_most_its_pools_connections(tmp_path):
 
     def get():
         request = urllib.request.Request(
-            server.url + "/kds/grill/snapshot", headers={"Cookie": f"brigade_device={token}"}
+            server.url + "/api/v1/kitchen/stations/grill/snapshot",
+            headers={"Cookie": f"brigade_device={token}"},
         )
         with opener.open(request, timeout=30) as response:
             statuses.append(response.status)

@@ -17,8 +17,14 @@ from django.urls import path
 from ninja.openapi.docs import Swagger
 from ninja.openapi.views import openapi_json, openapi_view
 
+import kitchen.api
 from pos.api import core
+from pos.api.document import finish
 from pos.api.routers import auth
+from pos.api.routers import cards as card_routes
+from pos.api.routers import checks as check_routes
+from pos.api.routers import floor as floor_routes
+from pos.api.routers import payments as payment_routes
 
 DESCRIPTION = (
     "Authenticate a device (`POST /auth/pair`, then `Authorization: Device <token>`), "
@@ -86,6 +92,15 @@ STATUS_TEXT = {
 }
 
 
+class Docs(Swagger):
+    """Swagger UI, pointed at our name for the document's URL (ninja looks for its own)."""
+
+    def get_openapi_url(self, api, path_params):
+        from django.urls import reverse
+
+        return reverse(f"{api.urls_namespace}:openapi", kwargs=path_params)
+
+
 def docs_for_staff(view):
     """The interactive docs for signed-in staff only (a tablet session or a Django admin)."""
 
@@ -133,7 +148,7 @@ class BrigadeAPI(core.BrigadeAPI):
             for method, operation in item.items():
                 op = ops.get(_view_for(self, route, method))
                 _describe(operation, op, method.upper())
-        return schema
+        return finish(schema)
 
 
 def _operations(api):
@@ -186,12 +201,17 @@ api = BrigadeAPI(
     urls_namespace="api",
     parser=core.BoundedParser(),
     renderer=core.JSONRenderer(),
-    docs=Swagger(),
+    docs=Docs(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
 core.install_error_handlers(api)
 api.add_router("", auth.router)
+api.add_router("", floor_routes.router)
+api.add_router("", check_routes.router)
+api.add_router("", payment_routes.router)
+api.add_router("", card_routes.router)
+api.add_router("", kitchen.api.router)
 
 
 def urls():

@@ -28,6 +28,7 @@ its body a `ninja.Schema` (pos/api/schemas.py). Around it, in this order:
 from __future__ import annotations
 
 import functools
+import inspect
 import ipaddress
 import json
 from dataclasses import dataclass
@@ -110,6 +111,9 @@ def validation_error(errors: list[dict]) -> ValidationFailed:
     custom = (first.get("ctx") or {}).get("brigade_code")
     if custom:
         code = custom
+    elif kind == "too_long":  # a string behind our validators, or a list
+        is_list = (first.get("ctx") or {}).get("field_type") == "List"
+        code = "too_many" if is_list else "too_long"
     elif kind in _TYPE_CODES:
         code = _TYPE_CODES[kind]
     elif kind.endswith(("_type", "_parsing")) or kind in ("int_from_float", "is_instance_of"):
@@ -124,6 +128,18 @@ def validation_error(errors: list[dict]) -> ValidationFailed:
     else:
         message = f"{name}: {first.get('msg', _('invalid value'))}"
     return ValidationFailed(message, code=code, field=field)
+
+
+class IdConverter:
+    """`<api_id:...>` in URLs: digits, short enough for any database integer."""
+
+    regex = "[0-9]{1,15}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
 
 
 # --- callers -------------------------------------------------------------------------------------
@@ -274,6 +290,10 @@ def write(*, atomic: bool = True, approval: str | None = None, field_map: dict |
                 request.idempotent_replayed = True
             return Status(status, body)
 
+        # ninja reads the view's parameters through this wrapper, and would resolve string
+        # annotations (`from __future__ import annotations`) in this module: hand it the
+        # view's own signature with its annotations evaluated where the view was written.
+        run.__signature__ = inspect.signature(view, eval_str=True)
         run.brigade_write = True
         run.brigade_approval = approval
         return run
@@ -332,6 +352,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc):
+        if isinstance(exc.__cause__, DomainError):  # ninja wraps the body parser's refusal
+            return error_response(exc.__cause__)
         error = DomainError(str(exc.message), code="bad_request")
         error.status = exc.status_code
         return error_response(error)
@@ -379,7 +401,9 @@ def guarded(view, methods: frozenset[str] = frozenset({"GET"})):
         return response
 
     guard.csrf_exempt = True
-    path_view = getattr(view, "__self__", None)  # ninja's PathView: the methods it answers
+    # ninja's PathView, which its URL view closes over: the methods it answers
+    cells = [cell.cell_contents for cell in getattr(view, "__closure__", None) or ()]
+    path_view = next((c for c in cells if hasattr(c, "operations")), None)
     if path_view is not None:
         methods = frozenset(m for op in path_view.operations for m in op.methods)
     guard.api_methods = methods

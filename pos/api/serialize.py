@@ -85,6 +85,7 @@ def _modifier_tree(rows: list[LineModifier]) -> list[dict]:
                 "price_delta": row.price_delta,
                 "quantity": row.quantity,
                 "free_quantity": row.free_quantity,
+                "charged": row.price_delta * row.charged_quantity,
                 "modifiers": build(row.pk),
             }
             for row in children.get(parent_id, [])
@@ -131,6 +132,7 @@ def line_json(line: OrderLine, amounts: dict | None = None) -> dict:
         "unit_price": line.unit_price,
         "unit_total": unit_total,
         "total": total,
+        "voided_total": unit_total * line.quantity if voided else 0,
         "discount": discount,
         "total_after_discounts": total - discount,
         "changed_version": line.changed_version,
@@ -404,6 +406,8 @@ def _rate_parts(taxes) -> list[dict]:
 
 
 def payment_json(payment) -> dict:
+    from payments.selectors import refundable
+
     return {
         "id": payment.pk,
         "check": payment.tab_id,
@@ -427,6 +431,7 @@ def payment_json(payment) -> dict:
         "failure_code": payment.failure_code,
         "failure_message": payment.failure_message,
         "refunded": payment.refunded,
+        "refundable": refundable(payment),
         "server": payment.server_id,
         "taken_by": payment.taken_by_id,
         "drawer_session": payment.drawer_session_id,
@@ -444,6 +449,7 @@ def bill_json(bill) -> dict:
     parts = []
     for view in bill.parts:
         part = view.part
+        cash_due = round_cash(view.balance, venue.cash_rounding)
         parts.append(
             {
                 "id": part.pk,
@@ -460,7 +466,9 @@ def bill_json(bill) -> dict:
                 "paid": view.paid,
                 "tips": view.tips,
                 "balance": view.balance,
-                "cash_due": round_cash(view.balance, venue.cash_rounding),
+                "half": (view.balance + 1) // 2,
+                "cash_due": cash_due,
+                "cash_rounding": cash_due - view.balance,
                 "tip_basis": part_tip_basis(view, venue),
                 "tip_options": tip_options(view, venue) if view.balance else [],
                 "shares": [
@@ -483,6 +491,7 @@ def bill_json(bill) -> dict:
         "paid": bill.paid,
         "tips": bill.tips,
         "balance": bill.balance,
+        "left_to_split": bill.total - sum(v.amounts.total for v in bill.parts if v.locked),
         "cash_rounding": venue.cash_rounding,
         "tip_presets": list(venue.tip_presets or []),
         "tip_basis": {

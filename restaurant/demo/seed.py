@@ -11,7 +11,11 @@ from django.db import transaction
 from restaurant.demo import brasserie_menu
 from restaurant.menu_io import menu_import
 from restaurant.models import FloorArea, Printer, Station, Table, Venue
+from restaurant.permissions import SystemActor
 from restaurant.services import staff_create
+
+#: Who builds the demo venue, for the services' permission checks and the record.
+SEED = SystemActor("demo seed")
 
 VENUE_SLUG = "de-brigade"
 DEMO_PASSWORD = "brigade-demo"  # demo only: printed by `make run`, listed in README
@@ -164,7 +168,9 @@ def seed_demo() -> Venue:
             pin=login["pin"],
             password=login["password"],
             email=f"{login['username']}@debrigade.example",
+            actor=SEED,
         )
 
-    menu_import(venue=venue, data=brasserie_menu())  # also creates the 9% and 21% tax rates
+    # also creates the 9% and 21% tax rates
+    menu_import(venue=venue, data=brasserie_menu(), actor=SEED)
     return venue

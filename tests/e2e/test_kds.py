@@ -20,6 +20,7 @@ import uuid
 
 import pytest
 
+from tests.actors import SETUP
 from tests.e2e.conftest import SCREENSHOT_DIR, manage
 from tests.e2e.test_pos_tablet import (
     DAAN,
@@ -81,9 +82,12 @@ def scene() -> None:
                 name=f"{station.name} screen",
                 kind=Device.Kind.KITCHEN_SCREEN,
                 station=station,
+                actor=SETUP,
             )
             tokens[slug] = device_pair(code=device.pairing_code)[1]
-        tablet = device_create(venue=venue, name="Floor tablet", kind=Device.Kind.TABLET)
+        tablet = device_create(
+            venue=venue, name="Floor tablet", kind=Device.Kind.TABLET, actor=SETUP
+        )
 
     # Table 3: starters and mains fired together 9 minutes ago (late at the grill).
     t3 = table(lotte, "3", 2)
@@ -445,7 +449,9 @@ def test_a_revoked_screen_goes_back_to_pairing(brigade_server, service, tablet, 
             "shell",
             "-c",
             "from restaurant.models import Device; from restaurant.services import device_revoke;"
-            " device_revoke(device=Device.objects.get(name='Cold kitchen screen'))",
+            "from restaurant.permissions import SystemActor;"
+            " device_revoke(device=Device.objects.get(name='Cold kitchen screen'),"
+            " actor=SystemActor('e2e setup'))",
         )
         # The next ticket for the cold kitchen makes the screen refetch; the server refuses
         # it; the page reloads as "Pair this screen".

@@ -54,11 +54,14 @@ def night(tmp_path_factory):
         "shell",
         "-c",
         "from restaurant.models import StaffMember, Venue;"
+        "from restaurant.permissions import SystemActor;"
         "from restaurant.services import device_create, staff_set_pin;"
-        "venue = Venue.objects.get();"
-        f"staff_set_pin(staff=StaffMember.objects.get(display_name='Daan'), pin={SERVER_PIN!r});"
-        f"staff_set_pin(staff=StaffMember.objects.get(display_name='Sanne'), pin={MANAGER_PIN!r});"
-        "print('CODE', device_create(venue=venue, name='Log tablet').pairing_code)",
+        "venue = Venue.objects.get(); setup = SystemActor('e2e setup');"
+        "staff_set_pin(staff=StaffMember.objects.get(display_name='Daan'),"
+        f" pin={SERVER_PIN!r}, actor=setup);"
+        "staff_set_pin(staff=StaffMember.objects.get(display_name='Sanne'),"
+        f" pin={MANAGER_PIN!r}, actor=setup);"
+        "print('CODE', device_create(venue=venue, name='Log tablet', actor=setup).pairing_code)",
     )
     code = re.search(r"CODE (\w+)", setup.stdout).group(1)
     server = start_server(data_dir, login)

@@ -137,8 +137,10 @@ def test_unpaired_browser_pairs_with_a_code(brigade_server, chromium_browser):
         "shell",
         "-c",
         "from restaurant.models import Venue;"
+        "from restaurant.permissions import SystemActor;"
         "from restaurant.services import device_create;"
-        "d = device_create(venue=Venue.objects.get(slug='de-brigade'), name='Bar tablet');"
+        "d = device_create(venue=Venue.objects.get(slug='de-brigade'), name='Bar tablet',"
+        " actor=SystemActor('e2e setup'));"
         "print(d.pairing_code)",
     )
     code = result.stdout.strip().splitlines()[-1]

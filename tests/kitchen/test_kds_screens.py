@@ -17,9 +17,11 @@ from kitchen.models import Ticket, TicketItem
 from orders.models import Check, OrderLine
 from orders.selectors import FloorStatus, check_floor_status
 from orders.services import check_open, line_add
+from pos.models import IdempotencyKey
 from restaurant.models import Device, StaffMember
 from restaurant.realtime import last_seq
 from restaurant.services import device_create, device_pair, device_revoke
+from tests.actors import SETUP
 from tests.factories import (
     CategoryFactory,
     MenuItemFactory,
@@ -70,7 +72,9 @@ def kitchen_night():
 
 def pair(venue, station, *, kind=Device.Kind.KITCHEN_SCREEN) -> tuple[Client, Device]:
     """A browser paired as a screen through the pairing page; CSRF enforced like a browser."""
-    device = device_create(venue=venue, name=f"{station.name} screen", kind=kind, station=station)
+    device = device_create(
+        venue=venue, name=f"{station.name} screen", kind=kind, station=station, actor=SETUP
+    )
     client = Client(enforce_csrf_checks=True)
     csrf = secrets.token_hex(16)
     client.cookies["csrftoken"] = csrf
@@ -110,14 +114,16 @@ def test_an_unpaired_screen_is_asked_to_pair(kitchen_night):
         assert response.status_code == 200
         assert b"Pair this screen" in response.content
         assert b'name="code"' in response.content
-    response = client.get("/kds/grill/snapshot")
+    response = client.get("/api/v1/kitchen/stations/grill/snapshot")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "device_not_paired"
 
 
 def test_pairing_sets_the_device_cookie_and_opens_the_station(kitchen_night):
     k = kitchen_night
-    device = device_create(venue=k.venue, name="Grill screen", kind="kds", station=k.grill)
+    device = device_create(
+        venue=k.venue, name="Grill screen", kind="kds", station=k.grill, actor=SETUP
+    )
     client = Client()
     code = device.pairing_code
     response = client.post("/kds/", {"code": f" {code[:3].lower()}-{code[3:].lower()} "})
@@ -146,7 +152,7 @@ def test_a_wrong_or_foreign_code_pairs_nothing(kitchen_night):
     assert b"not valid" in response.content
     assert screens.DEVICE_COOKIE not in response.cookies
 
-    tablet = device_create(venue=k.venue, name="Bar tablet", kind="tablet")
+    tablet = device_create(venue=k.venue, name="Bar tablet", kind="tablet", actor=SETUP)
     response = client.post("/kds/", {"code": tablet.pairing_code})
     assert response.status_code == 400
     assert b"Kitchen screen" in response.content
@@ -163,54 +169,57 @@ def test_an_expo_screen_pairs_to_the_expo_page(kitchen_night):
     # The expo's own slug leads to the same page; the pass may also look at any station.
     assert client.get("/kds/pass/").headers["Location"] == "/kds/expo/"
     assert client.get("/kds/grill/").status_code == 200
-    assert client.get("/kds/grill/snapshot").status_code == 200
+    assert client.get("/api/v1/kitchen/stations/grill/snapshot").status_code == 200
 
 
 def test_a_screen_without_a_station_is_told_to_get_one(kitchen_night):
-    device = device_create(venue=kitchen_night.venue, name="Spare screen", kind="kds")
+    device = device_create(venue=kitchen_night.venue, name="Spare screen", kind="kds", actor=SETUP)
     client = Client()
     response = client.post("/kds/", {"code": device.pairing_code})
     assert response.status_code == 302 and response["Location"] == "/kds/"
     page = client.get("/kds/")
     assert page.status_code == 409 and b"has no station" in page.content
-    response = client.get("/kds/grill/snapshot")
+    response = client.get("/api/v1/kitchen/stations/grill/snapshot")
     assert response.status_code == 403 and response.json()["error"]["code"] == "no_station"
 
 
 def test_a_revoked_screen_is_refused_and_changes_nothing(kitchen_night):
     k = kitchen_night
     client, device = pair(k.venue, k.grill)
-    assert client.get("/kds/grill/snapshot").status_code == 200
-    device_revoke(device=device)
+    assert client.get("/api/v1/kitchen/stations/grill/snapshot").status_code == 200
+    device_revoke(device=device, actor=SETUP)
     before = ticket_state(k.grill_ticket)
 
     page = client.get("/kds/grill/")
     assert page.status_code == 200 and b"unpaired in the back office" in page.content
     for path in (
-        f"/kds/grill/tickets/{k.grill_ticket.pk}/bump",
-        f"/kds/grill/tickets/{k.grill_ticket.pk}/start",
-        "/kds/grill/recall",
+        f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/bump",
+        f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/start",
+        "/api/v1/kitchen/stations/grill/recall",
     ):
         response = call(client, path)
         assert response.status_code == 401, path
         assert response.json()["error"]["code"] == "device_not_paired"
     item = k.grill_ticket.items.first()
     assert (
-        call(client, f"/kds/grill/items/{item.pk}/status", {"status": "ready"}).status_code == 401
+        call(
+            client, f"/api/v1/kitchen/stations/grill/items/{item.pk}/status", {"status": "ready"}
+        ).status_code
+        == 401
     )
     assert ticket_state(k.grill_ticket) == before
-    assert client.get("/kds/grill/snapshot").status_code == 401
+    assert client.get("/api/v1/kitchen/stations/grill/snapshot").status_code == 401
 
 
 def test_a_tablet_is_not_a_screen(kitchen_night):
     k = kitchen_night
     client = Client()
-    tablet = device_create(venue=k.venue, name="Tablet", kind="tablet")
+    tablet = device_create(venue=k.venue, name="Tablet", kind="tablet", actor=SETUP)
     _device, token = device_pair(code=tablet.pairing_code)
     client.cookies[screens.DEVICE_COOKIE] = token
     page = client.get("/kds/grill/")
     assert b"paired as a tablet or phone" in page.content
-    assert client.get("/kds/grill/snapshot").status_code == 401
+    assert client.get("/api/v1/kitchen/stations/grill/snapshot").status_code == 401
 
 
 def test_a_screen_sees_only_its_own_station(kitchen_night):
@@ -221,14 +230,17 @@ def test_a_screen_sees_only_its_own_station(kitchen_night):
     assert client.get("/kds/cold/").status_code == 403
     assert client.get("/kds/expo/").status_code == 403
     assert client.get("/kds/nowhere/").status_code == 404
-    response = client.get("/kds/cold/snapshot")
+    response = client.get("/api/v1/kitchen/stations/cold/snapshot")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "wrong_station"
-    assert client.get("/kds/expo/snapshot").status_code == 403
+    assert client.get("/api/v1/kitchen/expo/snapshot").status_code == 403
 
     # Another station's ticket: refused through that station, unknown through its own.
-    assert call(client, f"/kds/cold/tickets/{k.cold_ticket.pk}/bump").status_code == 403
-    response = call(client, f"/kds/grill/tickets/{k.cold_ticket.pk}/bump")
+    assert (
+        call(client, f"/api/v1/kitchen/stations/cold/tickets/{k.cold_ticket.pk}/bump").status_code
+        == 403
+    )
+    response = call(client, f"/api/v1/kitchen/stations/grill/tickets/{k.cold_ticket.pk}/bump")
     assert response.status_code == 404
     assert response.json()["error"] == {
         "code": "not_found",
@@ -236,17 +248,24 @@ def test_a_screen_sees_only_its_own_station(kitchen_night):
         "field": "ticket",
     }
     cold_item = k.cold_ticket.items.first()
-    response = call(client, f"/kds/grill/items/{cold_item.pk}/status", {"status": "ready"})
+    response = call(
+        client, f"/api/v1/kitchen/stations/grill/items/{cold_item.pk}/status", {"status": "ready"}
+    )
     assert response.status_code == 404
-    assert call(client, f"/kds/expo/orders/{k.tab.pk}/serve", {"send": 1}).status_code == 403
+    assert (
+        call(client, f"/api/v1/kitchen/expo/orders/{k.tab.pk}/serve", {"send": 1}).status_code
+        == 403
+    )
     assert ticket_state(k.grill_ticket) == before_grill
     assert ticket_state(k.cold_ticket) == before_cold
 
     # A screen of another venue knows nothing of this one.
     other = VenueFactory()
     other_client, _ = pair(other, StationFactory(venue=other, slug="grill", name="Grill"))
-    assert other_client.get("/kds/grill/snapshot").json()["tickets"] == []
-    response = call(other_client, f"/kds/grill/tickets/{k.grill_ticket.pk}/bump")
+    assert other_client.get("/api/v1/kitchen/stations/grill/snapshot").json()["tickets"] == []
+    response = call(
+        other_client, f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/bump"
+    )
     assert response.status_code == 404
     assert ticket_state(k.grill_ticket) == before_grill
 
@@ -257,7 +276,7 @@ def test_a_screen_sees_only_its_own_station(kitchen_night):
 def test_the_snapshot_carries_seq_tickets_and_all_day_counts(kitchen_night):
     k = kitchen_night
     client, _device = pair(k.venue, k.grill)
-    body = client.get("/kds/grill/snapshot").json()
+    body = client.get("/api/v1/kitchen/stations/grill/snapshot").json()
     assert body["seq"] == last_seq(venue_id=k.venue.pk)
     assert body["station"]["warn_after"] == k.grill.warn_after_seconds
     (ticket,) = body["tickets"]
@@ -274,17 +293,19 @@ def test_start_item_status_bump_and_recall_change_the_tickets(kitchen_night):
     ticket = k.grill_ticket
     item = ticket.items.get()
 
-    response = call(client, f"/kds/grill/tickets/{ticket.pk}/start")
+    response = call(client, f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/start")
     assert response.status_code == 200
     assert response.json()["snapshot"]["tickets"][0]["state"] == "cooking"
     assert ticket_state(ticket)[2] == ["cooking"]
 
-    response = call(client, f"/kds/grill/items/{item.pk}/status", {"status": "ready"})
+    response = call(
+        client, f"/api/v1/kitchen/stations/grill/items/{item.pk}/status", {"status": "ready"}
+    )
     assert response.status_code == 200 and response.json()["status"] == "ready"
     assert TicketItem.objects.get(pk=item.pk).status == "ready"
 
     seq = last_seq(venue_id=k.venue.pk)
-    response = call(client, f"/kds/grill/tickets/{ticket.pk}/bump")
+    response = call(client, f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/bump")
     assert response.status_code == 200
     body = response.json()
     assert body["bumped"] is True and body["label"] == "Table 12"
@@ -294,18 +315,18 @@ def test_start_item_status_bump_and_recall_change_the_tickets(kitchen_night):
     ticket.refresh_from_db()
     assert ticket.bumped_at is not None and ticket.bumped_by == device.name
 
-    response = call(client, "/kds/grill/recall")
+    response = call(client, "/api/v1/kitchen/stations/grill/recall")
     assert response.status_code == 200 and response.json()["ticket"] == ticket.pk
     assert ticket_state(ticket)[0] is None
-    response = call(client, "/kds/grill/recall")
+    response = call(client, "/api/v1/kitchen/stations/grill/recall")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "nothing_to_recall"
 
-    call(client, f"/kds/grill/tickets/{ticket.pk}/bump")
-    response = call(client, f"/kds/grill/tickets/{ticket.pk}/recall")
+    call(client, f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/bump")
+    response = call(client, f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/recall")
     assert response.status_code == 200
     assert ticket_state(ticket)[0] is None
-    response = call(client, f"/kds/grill/tickets/{ticket.pk}/recall")
+    response = call(client, f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/recall")
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_bumped"
 
 
@@ -314,7 +335,7 @@ def test_bad_requests_are_json_errors_that_change_nothing(kitchen_night):
     client, _device = pair(k.venue, k.grill)
     item = k.grill_ticket.items.get()
     before = ticket_state(k.grill_ticket)
-    path = f"/kds/grill/items/{item.pk}/status"
+    path = f"/api/v1/kitchen/stations/grill/items/{item.pk}/status"
 
     response = call(client, path, {"status": "burnt"})
     assert response.status_code == 400
@@ -330,9 +351,9 @@ def test_bad_requests_are_json_errors_that_change_nothing(kitchen_night):
         path, "{not json", content_type="application/json", headers={"X-CSRFToken": client.csrf}
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
-    response = client.get(f"/kds/grill/tickets/{k.grill_ticket.pk}/bump")
+    response = client.get(f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/bump")
     assert response.status_code == 405 and response["Allow"] == "POST"
-    assert call(client, "/kds/grill/tickets/999999/bump").status_code == 404
+    assert call(client, "/api/v1/kitchen/stations/grill/tickets/999999/bump").status_code == 404
     assert ticket_state(k.grill_ticket) == before
 
 
@@ -350,7 +371,9 @@ def test_a_held_item_cannot_be_marked(kitchen_night):
     client, _device = pair(k.venue, k.grill)
     held = ticket.items.get()
     assert held.held
-    response = call(client, f"/kds/grill/items/{held.pk}/status", {"status": "cooking"})
+    response = call(
+        client, f"/api/v1/kitchen/stations/grill/items/{held.pk}/status", {"status": "cooking"}
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "item_not_active"
     assert TicketItem.objects.get(pk=held.pk).status == "new"
@@ -362,14 +385,14 @@ def test_a_void_ticket_is_acknowledged(kitchen_night):
     line = OrderLine.objects.get(tab=k.tab, name="Steak")
     kitchen.line_void(line=line, actor=k.daan, reason="Sent back by the guest", approver=k.sanne)
     void = Ticket.objects.get(kind=Ticket.Kind.VOID)
-    shown = client.get("/kds/grill/snapshot").json()["tickets"]
+    shown = client.get("/api/v1/kitchen/stations/grill/snapshot").json()["tickets"]
     assert [t["kind"] for t in shown] == ["order", "void"]
 
-    response = call(client, f"/kds/grill/tickets/{k.grill_ticket.pk}/ack")
+    response = call(client, f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/ack")
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_void"
     assert Ticket.objects.get(pk=k.grill_ticket.pk).acknowledged_at is None
 
-    response = call(client, f"/kds/grill/tickets/{void.pk}/ack")
+    response = call(client, f"/api/v1/kitchen/stations/grill/tickets/{void.pk}/ack")
     assert response.status_code == 200
     void.refresh_from_db()
     assert void.acknowledged_at is not None and void.bumped_at is not None
@@ -382,24 +405,32 @@ def test_expo_serves_an_order_when_every_station_is_ready(kitchen_night):
     grill, _ = pair(k.venue, k.grill)
     cold, _ = pair(k.venue, k.cold)
 
-    (order,) = expo.get("/kds/expo/snapshot").json()["orders"]
+    (order,) = expo.get("/api/v1/kitchen/expo/snapshot").json()["orders"]
     assert {s["station"]: s["state"] for s in order["stations"]} == {"grill": "new", "cold": "new"}
     assert order["ready"] is False
-    assert call(grill, f"/kds/grill/tickets/{k.grill_ticket.pk}/bump").status_code == 200
-    assert call(cold, f"/kds/cold/tickets/{k.cold_ticket.pk}/bump").status_code == 200
+    assert (
+        call(grill, f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/bump").status_code
+        == 200
+    )
+    assert (
+        call(cold, f"/api/v1/kitchen/stations/cold/tickets/{k.cold_ticket.pk}/bump").status_code
+        == 200
+    )
     tab = Check.objects.get(pk=k.tab.pk)
     assert check_floor_status(tab) == FloorStatus.FOOD_READY
-    (order,) = expo.get("/kds/expo/snapshot").json()["orders"]
+    (order,) = expo.get("/api/v1/kitchen/expo/snapshot").json()["orders"]
     assert order["ready"] is True
 
     # Station screens have no expo calls; the expo's calls check their input.
-    assert call(grill, f"/kds/expo/orders/{tab.pk}/serve", {"send": 1}).status_code == 403
-    response = call(expo, f"/kds/expo/orders/{tab.pk}/serve", {"send": "one"})
+    assert (
+        call(grill, f"/api/v1/kitchen/expo/orders/{tab.pk}/serve", {"send": 1}).status_code == 403
+    )
+    response = call(expo, f"/api/v1/kitchen/expo/orders/{tab.pk}/serve", {"send": "one"})
     assert response.status_code == 400 and response.json()["error"]["field"] == "send"
-    assert call(expo, "/kds/expo/orders/999999/serve", {"send": 1}).status_code == 404
+    assert call(expo, "/api/v1/kitchen/expo/orders/999999/serve", {"send": 1}).status_code == 404
     assert not OrderLine.objects.filter(tab=tab, served_at__isnull=False).exists()
 
-    response = call(expo, f"/kds/expo/orders/{tab.pk}/serve", {"send": order["send"]})
+    response = call(expo, f"/api/v1/kitchen/expo/orders/{tab.pk}/serve", {"send": order["send"]})
     assert response.status_code == 200
     assert response.json()["snapshot"]["orders"] == []
     assert OrderLine.objects.filter(tab=tab, served_at__isnull=False).count() == 2
@@ -410,11 +441,13 @@ def test_calls_without_the_csrf_token_are_refused(kitchen_night):
     k = kitchen_night
     client, _device = pair(k.venue, k.grill)
     before = ticket_state(k.grill_ticket)
-    response = call(client, f"/kds/grill/tickets/{k.grill_ticket.pk}/bump", csrf=False)
+    response = call(
+        client, f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/bump", csrf=False
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "csrf_failed"
     response = client.post(
-        f"/kds/grill/tickets/{k.grill_ticket.pk}/bump",
+        f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/bump",
         "",
         content_type="application/json",
         headers={"X-CSRFToken": "wrong" * 7},
@@ -422,7 +455,7 @@ def test_calls_without_the_csrf_token_are_refused(kitchen_night):
     assert response.status_code == 403
     assert ticket_state(k.grill_ticket) == before
     # Reading needs no token.
-    assert client.get("/kds/grill/snapshot").status_code == 200
+    assert client.get("/api/v1/kitchen/stations/grill/snapshot").status_code == 200
 
 
 # --- managers pair a screen in one tap ------------------------------------------------------
@@ -443,7 +476,7 @@ def test_a_manager_signed_in_pairs_a_station_screen_in_one_tap(kitchen_night):
     device = Device.objects.get(kind="kds", station=k.grill)
     assert device.paired_at is not None and device.venue == k.venue
     assert response.cookies[screens.DEVICE_COOKIE]["httponly"] is True
-    assert client.get("/kds/grill/snapshot").status_code == 200
+    assert client.get("/api/v1/kitchen/stations/grill/snapshot").status_code == 200
 
 
 def test_only_owners_and_managers_of_the_venue_pair_in_one_tap(kitchen_night):
@@ -483,10 +516,12 @@ def test_expo_calls_an_order_ready_when_a_station_never_bumps(kitchen_night):
     k = kitchen_night
     expo, _device = pair(k.venue, k.expo)
     grill, _ = pair(k.venue, k.grill)
-    assert call(grill, f"/kds/expo/orders/{k.tab.pk}/ready", {"send": 1}).status_code == 403
+    assert (
+        call(grill, f"/api/v1/kitchen/expo/orders/{k.tab.pk}/ready", {"send": 1}).status_code == 403
+    )
     assert check_floor_status(Check.objects.get(pk=k.tab.pk)) == FloorStatus.FOOD_FIRED
 
-    response = call(expo, f"/kds/expo/orders/{k.tab.pk}/ready", {"send": 1})
+    response = call(expo, f"/api/v1/kitchen/expo/orders/{k.tab.pk}/ready", {"send": 1})
     assert response.status_code == 200
     (order,) = response.json()["snapshot"]["orders"]
     assert order["ready"] is True
@@ -496,3 +531,119 @@ def test_expo_calls_an_order_ready_when_a_station_never_bumps(kitchen_night):
     }
     assert check_floor_status(Check.objects.get(pk=k.tab.pk)) == FloorStatus.FOOD_READY
     assert not OrderLine.objects.filter(tab=k.tab, served_at__isnull=False).exists()
+
+
+# --- the same guarantees as the tablet's calls ----------------------------------------------
+
+
+def bump_tap(client, ticket, key: str | None = None):
+    headers = {"X-CSRFToken": client.csrf}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return client.post(
+        f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/bump",
+        "",
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_a_double_sent_bump_with_one_idempotency_key_bumps_once(kitchen_night):
+    k = kitchen_night
+    client, _device = pair(k.venue, k.grill)
+    key = "5b0d1d9e-2f4e-4a51-9d53-bump-bar-tap1"
+    first = bump_tap(client, k.grill_ticket, key)
+    assert first.status_code == 200 and first.json()["bumped"] is True
+    assert "Idempotent-Replayed" not in first.headers
+    bumped_at = Ticket.objects.get(pk=k.grill_ticket.pk).bumped_at
+    seq = last_seq(venue_id=k.venue.pk)
+
+    again = bump_tap(client, k.grill_ticket, key)
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["ticket"] == k.grill_ticket.pk and again.json()["bumped"] is True
+    assert again.json()["snapshot"]["tickets"] == []
+    # Bumped once: the same moment, no second event, one stored answer.
+    assert Ticket.objects.get(pk=k.grill_ticket.pk).bumped_at == bumped_at
+    assert last_seq(venue_id=k.venue.pk) == seq
+    assert IdempotencyKey.objects.filter(key=key).count() == 1
+
+    # The key of that tap cannot be spent on another ticket.
+    reused = bump_tap(client, k.cold_ticket, key)
+    assert reused.status_code in (404, 409)
+
+
+def test_a_second_tap_on_a_bumped_ticket_is_refused_and_changes_nothing(kitchen_night):
+    k = kitchen_night
+    client, _device = pair(k.venue, k.grill)
+    assert bump_tap(client, k.grill_ticket, "tap-1").status_code == 200
+    before = ticket_state(k.grill_ticket)
+    seq = last_seq(venue_id=k.venue.pk)
+
+    for key in ("tap-2", None):
+        response = bump_tap(client, k.grill_ticket, key)
+        assert response.status_code == 409
+        assert response.json()["error"] == {
+            "code": "already_bumped",
+            "message": "This ticket is already bumped.",
+            "field": "ticket",
+        }
+    assert ticket_state(k.grill_ticket) == before
+    assert last_seq(venue_id=k.venue.pk) == seq
+    assert not IdempotencyKey.objects.filter(key="tap-2").exists()  # a refusal stores nothing
+
+
+def test_an_acknowledged_void_is_not_acknowledged_twice(kitchen_night):
+    k = kitchen_night
+    client, _device = pair(k.venue, k.grill)
+    line = OrderLine.objects.get(tab=k.tab, name="Steak")
+    kitchen.line_void(line=line, actor=k.daan, reason="Sent back by the guest", approver=k.sanne)
+    void = Ticket.objects.get(kind=Ticket.Kind.VOID)
+    path = f"/api/v1/kitchen/stations/grill/tickets/{void.pk}/ack"
+    assert call(client, path).status_code == 200
+    acknowledged = Ticket.objects.get(pk=void.pk).acknowledged_at
+    response = call(client, path)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "already_bumped"
+    assert Ticket.objects.get(pk=void.pk).acknowledged_at == acknowledged
+
+
+def test_a_screen_calls_with_its_device_token_without_cookies_or_csrf(kitchen_night):
+    k = kitchen_night
+    device = device_create(
+        venue=k.venue, name="Grill screen", kind="kds", station=k.grill, actor=SETUP
+    )
+    _device, token = device_pair(code=device.pairing_code)
+    api = Client(enforce_csrf_checks=True)
+    auth = {"Authorization": f"Device {token}"}
+    assert api.get("/api/v1/kitchen/stations/grill/snapshot", headers=auth).status_code == 200
+    response = api.post(
+        f"/api/v1/kitchen/stations/grill/tickets/{k.grill_ticket.pk}/bump",
+        "",
+        content_type="application/json",
+        headers=auth,
+    )
+    assert response.status_code == 200 and response.json()["bumped"] is True
+
+    # A tablet's token, or a staff member's, is no screen's.
+    tablet = device_create(venue=k.venue, name="Tablet", kind="tablet", actor=SETUP)
+    _tablet, tablet_token = device_pair(code=tablet.pairing_code)
+    for header in (f"Device {tablet_token}", f"Bearer {token}", "Device nope"):
+        response = api.get(
+            "/api/v1/kitchen/stations/grill/snapshot", headers={"Authorization": header}
+        )
+        assert response.status_code == 401, header
+        assert response.json()["error"]["code"] == "device_not_paired"
+
+
+def test_the_kitchen_calls_are_in_the_api_document(kitchen_night):
+    document = Client().get("/api/v1/openapi.json").json()
+    bump = document["paths"]["/kitchen/stations/{slug}/tickets/{ticket_id}/bump"]["post"]
+    assert bump["tags"] == ["kitchen"]
+    assert "Idempotency-Key" in [p["name"] for p in bump["parameters"]]
+    assert {"deviceToken": []} in bump["security"]
+    assert "409" in bump["responses"]
+    status = document["paths"]["/kitchen/stations/{slug}/items/{item_id}/status"]["post"]
+    schema = document["components"]["schemas"]["ItemStatusIn"]["properties"]["status"]
+    assert schema["enum"] == ["new", "cooking", "ready"]
+    assert "requestBody" in status
+    assert "get" in document["paths"]["/kitchen/expo/snapshot"]

@@ -495,7 +495,7 @@ def test_reprint_is_marked_and_prints_once(world, printers):
     assert second.text.lstrip().startswith("[INVERTED][BIG]**REPRINT**")
     assert second.text.split("[BIG]**GRILL**")[1] == first.text.split("[BIG]**GRILL**")[1]
     # reprinting the reprint prints the original once more, with one banner
-    again = print_job_reprint(job=reprint)
+    again = print_job_reprint(job=reprint, actor=world["manager"])
     assert again.reprint_of == original and bytes(again.payload).count(b"REPRINT") == 1
     assert print_jobs_run_once() == {"printed": 1}
     assert print_jobs_run_once() == {}

@@ -21,6 +21,7 @@ from restaurant.asgi import application
 from restaurant.models import Event, StaffMember
 from restaurant.realtime import last_seq
 from restaurant.services import device_create, device_pair, device_revoke
+from tests.actors import SETUP
 from tests.factories import (
     CategoryFactory,
     MenuItemFactory,
@@ -35,7 +36,9 @@ ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 
 def screen_token(venue, station, kind="kds") -> str:
-    device = device_create(venue=venue, name=f"{station.name} screen", kind=kind, station=station)
+    device = device_create(
+        venue=venue, name=f"{station.name} screen", kind=kind, station=station, actor=SETUP
+    )
     return device_pair(code=device.pairing_code)[1]
 
 
@@ -153,9 +156,11 @@ def test_sockets_without_a_screen_for_that_station_are_closed(brasserie):
     grill = screen_token(venue, brasserie.grill)
     expo = screen_token(venue, brasserie.expo)
     tablet = screen_token(venue, brasserie.grill, kind="tablet")
-    revoked_device = device_create(venue=venue, name="Old", kind="kds", station=brasserie.grill)
+    revoked_device = device_create(
+        venue=venue, name="Old", kind="kds", station=brasserie.grill, actor=SETUP
+    )
     revoked = device_pair(code=revoked_device.pairing_code)[1]
-    device_revoke(device=revoked_device)
+    device_revoke(device=revoked_device, actor=SETUP)
     other_venue = VenueFactory()
     foreign = screen_token(other_venue, StationFactory(venue=other_venue, slug="grill"))
 
@@ -269,7 +274,9 @@ def test_a_dropped_screen_catches_up_with_every_ticket_exactly_once(brasserie):
         communicator, connected, _code = await connect("/ws/kds/grill/", token)
         assert connected
         hello = await communicator.receive_json_from(timeout=5)
-        snapshot = await database_sync_to_async(browser.get)("/kds/grill/snapshot")
+        snapshot = await database_sync_to_async(browser.get)(
+            "/api/v1/kitchen/stations/grill/snapshot"
+        )
         screen.load(snapshot.json())
         assert screen.last == hello["seq"]
         (first,) = await database_sync_to_async(order)(place, "1", place.steak)
@@ -320,7 +327,7 @@ def test_a_dropped_screen_catches_up_with_every_ticket_exactly_once(brasserie):
     assert sorted(screen.tickets) == open_at_grill
     assert screen.applied == sorted(set(screen.applied))
     # The snapshot (the other way back) agrees.
-    snapshot = browser.get("/kds/grill/snapshot").json()
+    snapshot = browser.get("/api/v1/kitchen/stations/grill/snapshot").json()
     assert sorted(t["id"] for t in snapshot["tickets"]) == open_at_grill
     assert snapshot["seq"] == screen.last
 
@@ -342,7 +349,7 @@ def test_a_bump_on_one_screen_reaches_the_other_screens(brasserie):
         assert connected
         await communicator.receive_json_from(timeout=5)
         response = await database_sync_to_async(grill.post)(
-            f"/kds/grill/tickets/{ticket.pk}/bump",
+            f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/bump",
             "",
             content_type="application/json",
             headers={"X-CSRFToken": "k" * 32},

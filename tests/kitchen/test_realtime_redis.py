@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from restaurant.realtime import AUDIENCES
+from tests.actors import SETUP
 from tests.e2e.conftest import manage, server_env
 from tests.kitchen.ws_client import ScreenModel, WebSocketClient
 from tests.servers import Daphne
@@ -53,8 +54,8 @@ def setup_venue() -> None:
     steak = MenuItemFactory(
         venue=venue, category=CategoryFactory(venue=venue, default_station=grill), name="Steak"
     )
-    screen = device_create(venue=venue, name="Grill screen", kind="kds", station=grill)
-    tablet = device_create(venue=venue, name="Tablet", kind="tablet")
+    screen = device_create(venue=venue, name="Grill screen", kind="kds", station=grill, actor=SETUP)
+    tablet = device_create(venue=venue, name="Tablet", kind="tablet", actor=SETUP)
     print(
         json.dumps(
             {
@@ -101,7 +102,8 @@ class Api:
 def snapshot(server: Daphne, token: str) -> dict:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(
-        server.url + "/kds/grill/snapshot", headers={"Cookie": f"brigade_device={token}"}
+        server.url + "/api/v1/kitchen/stations/grill/snapshot",
+        headers={"Cookie": f"brigade_device={token}"},
     )
     with opener.open(request, timeout=10) as response:
         return json.loads(response.read())

@@ -14,6 +14,7 @@ from orders.services import check_open, line_add, line_void
 from restaurant.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from restaurant.models import StaffMember
 from restaurant.services import menu_items_change_price
+from tests.actors import SETUP
 from tests.factories import (
     MenuItemFactory,
     MenuWindowFactory,
@@ -138,7 +139,7 @@ def test_line_snapshot_survives_menu_edits(venue, server, tab):
     assert before.total == 2100
 
     # The owner changes everything about the item afterwards...
-    menu_items_change_price(venue=venue, item_ids=[item.pk], percent=Decimal("50"))
+    menu_items_change_price(venue=venue, item_ids=[item.pk], percent=Decimal("50"), actor=SETUP)
     item.refresh_from_db()
     item.name = "Risotto (new recipe)"
     item.tax_rate = TaxRateFactory(venue=venue, code="H2", rate=Decimal("21"))

@@ -31,6 +31,7 @@ from payments.models import (
 from payments.stripe_emulator import EmulatorServer
 from restaurant.errors import Conflict, PermissionDenied, ValidationFailed
 from restaurant.models import Event
+from tests.actors import SETUP
 from tests.payments import stripe_conformance
 from tests.payments.conftest import table_check
 
@@ -128,7 +129,7 @@ def stripe_on(emulator, receiver, settings):
 @pytest.fixture
 def reader(bistro, stripe_on):
     return card.card_reader_register(
-        venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
+        actor=SETUP, venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
     )
 
 
@@ -550,7 +551,9 @@ def test_the_location_is_created_from_the_venues_structured_address(bistro, stri
         "nl",
     )
     venue.save()
-    reader = card.card_reader_register(venue=venue, label="Bar", registration_code="simulated-wpe")
+    reader = card.card_reader_register(
+        actor=SETUP, venue=venue, label="Bar", registration_code="simulated-wpe"
+    )
     location = TerminalLocation.objects.get(venue=venue)
     assert reader.location_id == location.stripe_id
     with stripe_on.state.lock:
@@ -570,7 +573,9 @@ def test_an_incomplete_address_is_refused_before_anything_is_made(bistro, stripe
     venue.address_line1, venue.address_city, venue.address_postal_code = "Dam 1", "", ""
     venue.save()
     with pytest.raises(ValidationFailed) as exc:
-        card.card_reader_register(venue=venue, label="Bar", registration_code="simulated-wpe")
+        card.card_reader_register(
+            actor=SETUP, venue=venue, label="Bar", registration_code="simulated-wpe"
+        )
     assert (exc.value.code, exc.value.field) == ("address_incomplete", "address")
     assert "postal code, city" in exc.value.message
     with translation.override("nl"), pytest.raises(ValidationFailed) as exc:
@@ -618,7 +623,7 @@ def test_every_call_brigade_makes_conforms_to_the_pinned_sdk(bistro, till, recei
     """Each card test's traffic is checked when it ends (stripe_on); this one walks every kind
     of call Brigade makes and checks that they were all seen and all conform."""
     reader = card.card_reader_register(
-        venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
+        actor=SETUP, venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
     )
     card.connection_token(venue=bistro.venue)
     tab, _ = table_check(bistro, lines=[(bistro.steak, 1), (bistro.beer, 1)])
@@ -685,7 +690,7 @@ def tip_on_reader(bistro, reader, table, item, tip: int, tab=None) -> Payment:
 
 def test_the_readers_offer_the_venues_tip_presets_and_follow_them(bistro, till, stripe_on):
     reader = card.card_reader_register(
-        venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
+        actor=SETUP, venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
     )
     location = TerminalLocation.objects.get(venue=bistro.venue)
     configuration = configuration_of(stripe_on, location)
@@ -743,7 +748,7 @@ def test_a_location_made_before_configurations_gets_one(bistro, till, stripe_on)
         venue=bistro.venue, stripe_id=created["id"], display_name="Bistro"
     )
     reader = card.card_reader_register(
-        venue=bistro.venue, label="Old reader", registration_code="simulated-wpe"
+        actor=SETUP, venue=bistro.venue, label="Old reader", registration_code="simulated-wpe"
     )
     paid = tip_on_reader(bistro, reader, bistro.table12, bistro.steak, tip=200)
     assert (paid.status, paid.tip) == ("succeeded", 200)
@@ -753,7 +758,9 @@ def test_a_location_made_before_configurations_gets_one(bistro, till, stripe_on)
 
 
 def test_saving_the_venue_in_the_admin_updates_the_readers_tips(client, bistro, stripe_on):
-    card.card_reader_register(venue=bistro.venue, label="Bar", registration_code="simulated-wpe")
+    card.card_reader_register(
+        actor=SETUP, venue=bistro.venue, label="Bar", registration_code="simulated-wpe"
+    )
     owner = bistro.manager  # managers may not edit the venue; make one an owner for this
     owner.role = "owner"
     owner.save()
@@ -780,7 +787,7 @@ def test_saving_the_venue_in_the_admin_updates_the_readers_tips(client, bistro, 
 
 def test_the_simulated_readers_page_shows_the_tips_the_reader_offers(client, bistro, stripe_on):
     reader = card.card_reader_register(
-        venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
+        actor=SETUP, venue=bistro.venue, label="Table reader", registration_code="simulated-wpe"
     )
     user = bistro.manager.user
     user.is_staff = True
@@ -1098,3 +1105,17 @@ def test_two_phones_starting_tap_to_pay_for_one_part_get_one_payment_intent(
         if e["kind"] == "api" and e["path"] == "/v1/payment_intents"
     ]
     assert 409 in statuses  # the second phone met the first one's request in flight
+
+
+def test_registering_a_reader_is_for_who_manages_the_drawers(bistro, stripe_on):
+    from restaurant.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        card.card_reader_register(
+            actor=bistro.server, venue=bistro.venue, label="Bar", registration_code="simulated-wpe"
+        )
+    assert not CardReader.objects.filter(venue=bistro.venue).exists()
+    reader = card.card_reader_register(
+        actor=bistro.manager, venue=bistro.venue, label="Bar", registration_code="simulated-wpe"
+    )
+    assert reader.venue_id == bistro.venue.pk

@@ -17,6 +17,7 @@ from kitchen.models import Ticket
 from orders.models import Adjustment, Check, CheckAudit
 from restaurant.models import StaffMember
 from restaurant.services import device_create
+from tests.actors import SETUP
 from tests.factories import (
     CategoryFactory,
     FloorAreaFactory,
@@ -81,7 +82,7 @@ class Api:
 
 def pair_device(venue, name="Tablet") -> str:
     """Register a device and pair it through the API; returns its device token."""
-    device = device_create(venue=venue, name=name)
+    device = device_create(venue=venue, name=name, actor=SETUP)
     response = Api().post("auth/pair", {"code": device.pairing_code})
     assert response.status_code == 200, response.content
     return response.json()["token"]

@@ -7,13 +7,14 @@ from django.contrib.sessions.backends.db import SessionStore
 from orders.models import Check
 from restaurant.models import Device, PinAttempt
 from restaurant.services import PIN_FAILURES_BEFORE_LOCKOUT, device_create, device_revoke
+from tests.actors import SETUP
 from tests.pos.conftest import Api, pair_device, sign_in, tablet
 
 pytestmark = pytest.mark.django_db
 
 
 def test_pairing_hands_out_the_device_token_once(place):
-    device = device_create(venue=place.venue, name="Bar tablet")
+    device = device_create(venue=place.venue, name="Bar tablet", actor=SETUP)
     response = Api().post("auth/pair", {"code": device.pairing_code.lower()})
     assert response.status_code == 200
     body = response.json()
@@ -93,7 +94,7 @@ def test_a_revoked_device_and_its_staff_tokens_stop_working(place):
     staff_api = sign_in(token, "1111")
     assert staff_api.get("me").status_code == 200
 
-    device_revoke(device=Device.objects.get(name="Tablet"))
+    device_revoke(device=Device.objects.get(name="Tablet"), actor=SETUP)
 
     response = staff_api.get("me")
     assert response.status_code == 401

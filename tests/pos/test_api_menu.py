@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from restaurant.models import MenuItem, Modifier
 from restaurant.services import menu_items_change_price
+from tests.actors import SETUP
 from tests.factories import CategoryFactory, MenuFactory, MenuItemFactory, MenuWindowFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +88,7 @@ def test_menu_etag_304_and_changes_after_an_86_or_a_price_change(place, server_a
     assert _item(after_86.json(), "Beer")["available"] is False
 
     etag = after_86["ETag"]
-    menu_items_change_price(venue=place.venue, item_ids=[place.soup.pk], amount=50)
+    menu_items_change_price(venue=place.venue, item_ids=[place.soup.pk], amount=50, actor=SETUP)
     after_price = server_api.get("menus", headers={"If-None-Match": etag})
     assert after_price.status_code == 200 and after_price["ETag"] != etag
     assert _item(after_price.json(), "Soup")["price"] == 800

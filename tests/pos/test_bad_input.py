@@ -25,6 +25,7 @@ from restaurant.asgi import application
 from restaurant.jsonio import json_loads
 from restaurant.models import Device
 from restaurant.services import DEVICE_COOKIE, device_create, device_pair
+from tests.actors import SETUP
 from tests.pos.conftest import add_line, open_table, state
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,11 @@ def test_a_deeply_nested_api_body_is_400(place, server_api, raw):
 
 def kitchen_screen(place):
     device = device_create(
-        venue=place.venue, name="Grill screen", kind=Device.Kind.KITCHEN_SCREEN, station=place.grill
+        venue=place.venue,
+        name="Grill screen",
+        kind=Device.Kind.KITCHEN_SCREEN,
+        station=place.grill,
+        actor=SETUP,
     )
     _device, token = device_pair(code=device.pairing_code)
     client = Client(enforce_csrf_checks=True)
@@ -160,7 +165,10 @@ def test_a_deeply_nested_kitchen_screen_call_is_400(place, raw):
     ticket = sent_ticket(place)
     item = ticket.items.get()
     before = (ticket.bumped_at, item.status)
-    for path in (f"/kds/grill/tickets/{ticket.pk}/bump", f"/kds/grill/items/{item.pk}/status"):
+    for path in (
+        f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/bump",
+        f"/api/v1/kitchen/stations/grill/items/{item.pk}/status",
+    ):
         response = client.post(
             path, raw, content_type="application/json", headers={"X-CSRFToken": client.csrf}
         )

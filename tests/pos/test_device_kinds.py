@@ -20,6 +20,7 @@ from pos.auth import SESSION_DEVICE, SESSION_SEEN, SESSION_STAFF, staff_token_fo
 from restaurant.asgi import application
 from restaurant.models import Device, PinAttempt
 from restaurant.services import DEVICE_COOKIE, device_create, device_pair
+from tests.actors import SETUP
 from tests.pos.conftest import Api, pair_device, state
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,11 @@ ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 def screen(place) -> tuple[Device, str]:
     device = device_create(
-        venue=place.venue, name="Grill screen", kind=Device.Kind.KITCHEN_SCREEN, station=place.grill
+        venue=place.venue,
+        name="Grill screen",
+        kind=Device.Kind.KITCHEN_SCREEN,
+        station=place.grill,
+        actor=SETUP,
     )
     return device_pair(code=device.pairing_code)
 
@@ -67,7 +72,11 @@ def test_a_kitchen_screen_opens_no_staff_api_call(place):
 
 def test_a_kitchen_screen_pairing_code_is_refused_by_the_api_and_the_tablet_page(place):
     device = device_create(
-        venue=place.venue, name="Grill screen", kind=Device.Kind.KITCHEN_SCREEN, station=place.grill
+        venue=place.venue,
+        name="Grill screen",
+        kind=Device.Kind.KITCHEN_SCREEN,
+        station=place.grill,
+        actor=SETUP,
     )
     code = device.pairing_code
     response = Api().post("auth/pair", {"code": code})
@@ -91,10 +100,10 @@ def test_a_tablet_is_no_kitchen_screen(place):
     tab = check_open(venue=place.venue, actor=place.server, kind="takeaway")
     line_add(tab=tab, actor=place.server, item=place.soup)
     ticket = lines_send(tab=tab, actor=place.server).tickets[0]
-    assert client.get("/kds/grill/snapshot").status_code == 401
-    assert client.get("/kds/expo/snapshot").status_code == 401
+    assert client.get("/api/v1/kitchen/stations/grill/snapshot").status_code == 401
+    assert client.get("/api/v1/kitchen/expo/snapshot").status_code == 401
     bump = client.post(
-        f"/kds/grill/tickets/{ticket.pk}/bump",
+        f"/api/v1/kitchen/stations/grill/tickets/{ticket.pk}/bump",
         "",
         content_type="application/json",
         headers={"X-CSRFToken": csrf},

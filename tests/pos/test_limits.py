@@ -12,6 +12,7 @@ from payments.services import drawer_open
 from restaurant.middleware import CONTENT_SECURITY_POLICY
 from restaurant.models import Device
 from restaurant.services import device_create
+from tests.actors import SETUP
 from tests.pos.conftest import Api, add_line, open_table, state
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +130,11 @@ def test_kds_pairing_is_throttled_per_address_with_the_tablets(place):
     for _attempt in range(2):
         assert Api(client).post("auth/pair", {"code": "BBBBBB"}).status_code == 403
     screen = device_create(
-        venue=place.venue, name="Grill screen", kind=Device.Kind.KITCHEN_SCREEN, station=place.grill
+        venue=place.venue,
+        name="Grill screen",
+        kind=Device.Kind.KITCHEN_SCREEN,
+        station=place.grill,
+        actor=SETUP,
     )
     blocked = client.post("/kds/", {"code": screen.pairing_code})
     assert blocked.status_code == 429

@@ -5,6 +5,7 @@ from django.core.cache import cache
 
 from restaurant.models import Device
 from restaurant.services import device_create
+from tests.actors import SETUP
 from tests.pos.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ def test_wrong_pairing_codes_are_throttled(place):
     for _ in range(5):
         wrong = api.post("auth/pair", {"code": "AAAAAA"})
         assert wrong.status_code == 403  # a refused credential, like a wrong PIN
-    device = device_create(venue=place.venue, name="New tablet")
+    device = device_create(venue=place.venue, name="New tablet", actor=SETUP)
     blocked = api.post("auth/pair", {"code": device.pairing_code})
     assert blocked.status_code == 403
     assert blocked.json()["error"]["code"] == "throttled"

@@ -42,6 +42,7 @@ from restaurant.models import (
     TaxRate,
     Venue,
 )
+from tests.actors import SETUP
 from tests.factories import (
     CategoryFactory,
     DrawerFactory,
@@ -188,7 +189,7 @@ def world(db) -> World:
         venue=venue, tab=check, line=line, actor=server, action="line_add", data={"qty": 2}
     )
     other_item = MenuItemFactory(venue=other, name="Currywurst", plu="CW", price=850)
-    device = services.device_create(venue=venue, name="Bar tablet", kind="tablet")
+    device = services.device_create(venue=venue, name="Bar tablet", kind="tablet", actor=SETUP)
     pin_attempt = PinAttempt.objects.create(venue=venue, device=device, success=False)
     ticket = Ticket.objects.create(
         venue=venue, tab=check, station=station, kind=Ticket.Kind.ORDER, send_batch=1
@@ -529,7 +530,12 @@ def test_manager_can_86_items_but_not_change_prices(client, world):
 
 def test_server_cannot_reach_the_admin(client, world):
     staff = services.staff_create(
-        venue=world.venue, username="sam2", display_name="Sam", role=Role.SERVER, pin="4321"
+        venue=world.venue,
+        username="sam2",
+        display_name="Sam",
+        role=Role.SERVER,
+        pin="4321",
+        actor=SETUP,
     )
     login(client, staff)
     response = client.get(reverse("admin:index"))

@@ -15,6 +15,7 @@ from restaurant import models as m
 from restaurant.demo import BRASSERIE_MENU_PATH, BRASSERIE_STATIONS, brasserie_menu
 from restaurant.errors import PermissionDenied, ValidationFailed
 from restaurant.menu_io import MenuInvalid, menu_export, menu_import
+from tests.actors import SETUP
 from tests.factories import (
     CategoryFactory,
     MenuFactory,
@@ -126,7 +127,7 @@ def small_doc() -> dict:
 
 def import_errors(venue, doc) -> list[str]:
     with pytest.raises(MenuInvalid) as info:
-        menu_import(venue=venue, data=doc)
+        menu_import(venue=venue, data=doc, actor=SETUP)
     return info.value.errors
 
 
@@ -191,16 +192,16 @@ def test_export_import_export_round_trip_gives_the_same_document():
 
     fresh = VenueFactory()
     make_stations(fresh, ["grill", "bar"])
-    result = menu_import(venue=fresh, data=document)
+    result = menu_import(venue=fresh, data=document, actor=SETUP)
 
     assert result.created["items"] == 2
     assert result.created["modifiers"] == 5
     assert menu_export(venue=fresh) == first
     assert row_counts(fresh) == row_counts(venue)
     # Importing a venue's own export changes nothing but sort orders that were ties.
-    menu_import(venue=venue, data=document)
+    menu_import(venue=venue, data=document, actor=SETUP)
     assert menu_export(venue=venue) == first
-    assert not menu_import(venue=venue, data=document).changed
+    assert not menu_import(venue=venue, data=document, actor=SETUP).changed
 
 
 def test_demo_menu_imports_into_a_fresh_venue():
@@ -249,13 +250,13 @@ def test_demo_menu_imports_into_a_fresh_venue():
 
 def test_reimporting_the_same_file_changes_nothing():
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     counts = row_counts(venue)
     exported = menu_export(venue=venue)
     stamps = dict(m.MenuItem.objects.filter(venue=venue).values_list("plu", "updated_at"))
     modifier_ids = set(m.Modifier.objects.filter(group__venue=venue).values_list("pk", flat=True))
 
-    result = menu_import(venue=venue, data=brasserie_menu())
+    result = menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
 
     assert not result.changed
     assert not any(result.created.values())
@@ -272,13 +273,13 @@ def test_reimporting_the_same_file_changes_nothing():
 
 def test_reimport_with_a_changed_price_updates_the_item_by_plu():
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     item = m.MenuItem.objects.get(venue=venue, plu="D201")
     counts = row_counts(venue)
     doc = brasserie_menu()
     find_item(doc, "D201")["price"] = 2950
 
-    result = menu_import(venue=venue, data=doc)
+    result = menu_import(venue=venue, data=doc, actor=SETUP)
 
     assert result.updated == {**dict.fromkeys(result.updated, 0), "items": 1}
     assert not any(result.created.values())
@@ -289,7 +290,7 @@ def test_reimport_with_a_changed_price_updates_the_item_by_plu():
 
 def test_items_move_between_categories_by_plu_and_links_follow_the_file():
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     item = m.MenuItem.objects.get(venue=venue, plu="D204")
     doc = brasserie_menu()
     dinner = doc["menus"][1]
@@ -297,7 +298,7 @@ def test_items_move_between_categories_by_plu_and_links_follow_the_file():
     sea_bass["modifier_groups"] = ["sauces", "sides"]
     dinner["categories"][0]["items"].append(sea_bass)
 
-    menu_import(venue=venue, data=doc)
+    menu_import(venue=venue, data=doc, actor=SETUP)
 
     moved = m.MenuItem.objects.get(venue=venue, plu="D204")
     assert moved.pk == item.pk
@@ -307,7 +308,7 @@ def test_items_move_between_categories_by_plu_and_links_follow_the_file():
 
 def test_modifiers_match_by_plu_then_name_and_missing_ones_are_deleted():
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     ids = dict(
         m.Modifier.objects.filter(group__venue=venue).values_list("plu", "pk"),
     )
@@ -320,7 +321,7 @@ def test_modifiers_match_by_plu_then_name_and_missing_ones_are_deleted():
     dressing[0]["plu"] = ""  # matched by name now
     dressing[1]["name"] = "Honey mustard"  # matched by PLU, renamed
 
-    result = menu_import(venue=venue, data=doc)
+    result = menu_import(venue=venue, data=doc, actor=SETUP)
 
     assert result.deleted["modifiers"] == 1
     assert result.updated["modifiers"] == 4
@@ -360,7 +361,7 @@ def test_codes_may_refer_to_tax_rates_and_groups_already_in_the_venue():
         ]
     }
 
-    menu_import(venue=venue, data=doc)
+    menu_import(venue=venue, data=doc, actor=SETUP)
 
     gin = m.MenuItem.objects.get(venue=venue, plu="G1")
     assert gin.tax_rate.code == "H"
@@ -371,7 +372,7 @@ def test_a_nesting_cycle_through_a_group_already_in_the_venue_is_refused():
     venue = demo_venue()
     sauces = ModifierGroupFactory(venue=venue, code="sauces", name="Sauces")
     ModifierFactory(group=sauces, name="Pepper", nested_group=ModifierGroupFactory(venue=venue))
-    menu_import(venue=venue, data=small_doc())
+    menu_import(venue=venue, data=small_doc(), actor=SETUP)
     # In the venue: sauces -> (a group) ; now sauces' modifier asks for "sides" as well.
     ModifierFactory(
         group=sauces,
@@ -394,9 +395,9 @@ def test_omitted_optional_fields_take_their_defaults_also_on_update():
     doc = small_doc()
     item = doc["menus"][0]["categories"][0]["items"][1]
     item.update({"description": "Creamy", "stock_count": 5, "prep_minutes": 20})
-    menu_import(venue=venue, data=doc)
+    menu_import(venue=venue, data=doc, actor=SETUP)
 
-    menu_import(venue=venue, data=small_doc())
+    menu_import(venue=venue, data=small_doc(), actor=SETUP)
 
     risotto = m.MenuItem.objects.get(venue=venue, plu="D2")
     assert (risotto.description, risotto.stock_count, risotto.prep_minutes) == ("", None, 0)
@@ -644,7 +645,7 @@ def test_all_problems_are_collected_and_listed_in_the_message():
     doc["menus"][0]["windows"][0]["from"] = "24:00"
 
     with pytest.raises(ValidationFailed) as info:
-        menu_import(venue=venue, data=doc)
+        menu_import(venue=venue, data=doc, actor=SETUP)
 
     exc = info.value
     assert exc.code == "invalid_menu"
@@ -671,7 +672,7 @@ def test_a_document_that_is_not_an_object_is_refused():
 
 def test_one_bad_item_deep_in_the_file_changes_nothing():
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     before = row_counts()
     exported = menu_export(venue=venue)
     doc = brasserie_menu()
@@ -681,7 +682,7 @@ def test_one_bad_item_deep_in_the_file_changes_nothing():
     doc["menus"][2]["categories"][-1]["items"][-1]["price"] = 6.95  # the last item
 
     with pytest.raises(MenuInvalid) as info:
-        menu_import(venue=venue, data=doc, deactivate_missing=True)
+        menu_import(venue=venue, data=doc, deactivate_missing=True, actor=SETUP)
 
     assert info.value.errors == [
         "menus[2].categories[4].items[2].price: must be an integer number of cents, got 6.95"
@@ -705,14 +706,14 @@ def test_a_database_error_while_writing_rolls_everything_back_and_is_reported():
             cursor.execute(
                 f"ALTER TABLE {table} ADD CONSTRAINT test_refuse_boom CHECK (plu <> 'BOOM')"
             )
-    menu_import(venue=venue, data=small_doc())
+    menu_import(venue=venue, data=small_doc(), actor=SETUP)
     before = row_counts()
     doc = small_doc()
     _items(doc)[0]["price"] = 2600
     _items(doc).append({"plu": "BOOM", "name": "Boom", "price": 100, "tax_code": "L"})
 
     with pytest.raises(MenuInvalid) as info:
-        menu_import(venue=venue, data=doc)
+        menu_import(venue=venue, data=doc, actor=SETUP)
 
     [error] = info.value.errors
     assert error.startswith("menus[0].categories[0].items[2]: the database refused it: ")
@@ -740,7 +741,7 @@ def test_only_staff_who_may_edit_menus_can_import():
 
 def test_export_command_writes_the_document_to_stdout_or_a_file(tmp_path):
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     out = io.StringIO()
 
     call_command("export_menu", venue=venue.slug, stdout=out)
@@ -813,7 +814,7 @@ def test_import_command_lists_every_problem_and_changes_nothing(tmp_path):
 
 def test_deactivate_missing_only_when_asked(tmp_path):
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     doc = brasserie_menu()
     doc["menus"] = doc["menus"][2:]  # only the drinks
     path = tmp_path / "drinks.json"
@@ -830,7 +831,7 @@ def test_deactivate_missing_only_when_asked(tmp_path):
     assert "Deactivated 35 items missing from the file." in out.getvalue()
 
     # Back in the file, an item is active again.
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     assert active.count() == DEMO_ITEMS
 
 
@@ -850,11 +851,11 @@ def test_dry_run_counts_the_changes_and_saves_nothing():
 def test_demo_file_is_a_fixed_point_of_import_and_export():
     """The demo file written out by export and read back is the same menu."""
     venue = demo_venue()
-    menu_import(venue=venue, data=brasserie_menu())
+    menu_import(venue=venue, data=brasserie_menu(), actor=SETUP)
     exported = menu_export(venue=venue)
     again = demo_venue()
 
-    menu_import(venue=again, data=copy.deepcopy(exported))
+    menu_import(venue=again, data=copy.deepcopy(exported), actor=SETUP)
 
     assert menu_export(venue=again) == exported
     assert find_item(exported, "D205")["stock_count"] == 24
@@ -870,7 +871,7 @@ def test_the_example_in_the_format_document_imports():
     example = json.loads("\n".join(line[4:] for line in section.splitlines()))
     venue = demo_venue()
 
-    result = menu_import(venue=venue, data=example)
+    result = menu_import(venue=venue, data=example, actor=SETUP)
 
     assert result.created["items"] == 5
     assert m.Menu.objects.get(venue=venue, name="Drinks").windows.count() == 0

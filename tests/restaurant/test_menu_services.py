@@ -13,6 +13,7 @@ from restaurant.services import (
     menu_items_change_price,
     modifier_set_available,
 )
+from tests.actors import SETUP
 from tests.factories import (
     MenuFactory,
     MenuItemFactory,
@@ -50,7 +51,7 @@ def test_86_and_un86_by_role():
 def test_un86_of_an_item_without_stock_is_refused():
     item = MenuItemFactory(stock_count=0, is_available=False)
     with pytest.raises(ValidationFailed) as exc:
-        menu_item_set_available(item=item, available=True)
+        menu_item_set_available(item=item, available=True, actor=SETUP)
     assert exc.value.code == "out_of_stock"
     item.refresh_from_db()
     assert not item.is_available
@@ -60,11 +61,13 @@ def test_bulk_price_change_percent_amount_and_rounding():
     venue = VenueFactory()
     a = MenuItemFactory(venue=venue, price=1950)
     b = MenuItemFactory(venue=venue, price=2850)
-    menu_items_change_price(venue=venue, item_ids=[a.pk, b.pk], percent=Decimal("10"), round_to=10)
+    menu_items_change_price(
+        venue=venue, item_ids=[a.pk, b.pk], percent=Decimal("10"), round_to=10, actor=SETUP
+    )
     a.refresh_from_db()
     b.refresh_from_db()
     assert (a.price, b.price) == (2150, 3140)  # 2145 -> 2150, 3135 -> 3140
-    menu_items_change_price(venue=venue, item_ids=[a.pk], amount=-150)
+    menu_items_change_price(venue=venue, item_ids=[a.pk], amount=-150, actor=SETUP)
     a.refresh_from_db()
     assert a.price == 2000
 
@@ -79,7 +82,9 @@ def test_bulk_price_change_refusals_change_nothing():
         menu_items_change_price(venue=venue, item_ids=[dear.pk, cheap.pk], amount=-200, actor=owner)
     assert exc.value.code == "negative_price"
     with pytest.raises(NotFound):
-        menu_items_change_price(venue=venue, item_ids=[dear.pk, foreign.pk], percent=Decimal("5"))
+        menu_items_change_price(
+            venue=venue, item_ids=[dear.pk, foreign.pk], percent=Decimal("5"), actor=SETUP
+        )
     with pytest.raises(PermissionDenied):
         menu_items_change_price(
             venue=venue,
@@ -88,7 +93,7 @@ def test_bulk_price_change_refusals_change_nothing():
             actor=StaffFactory(venue=venue, role=Role.MANAGER),
         )
     with pytest.raises(ValidationFailed):
-        menu_items_change_price(venue=venue, item_ids=[dear.pk])
+        menu_items_change_price(venue=venue, item_ids=[dear.pk], actor=SETUP)
     prices = dict(MenuItem.objects.values_list("pk", "price"))
     assert prices == {cheap.pk: 100, dear.pk: 5000, foreign.pk: 700}
 

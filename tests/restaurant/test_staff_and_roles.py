@@ -8,6 +8,7 @@ from restaurant.errors import PermissionDenied, ValidationFailed
 from restaurant.models import StaffMember
 from restaurant.pins import pin_digest
 from restaurant.services import staff_by_pin, staff_create, staff_set_pin, staff_update
+from tests.actors import SETUP
 from tests.factories import StaffFactory, VenueFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,12 @@ Role = StaffMember.Role
 def test_pin_is_stored_as_a_keyed_digest_and_finds_the_staff_member():
     venue = VenueFactory()
     sanne = staff_create(
-        venue=venue, username="sanne", display_name="Sanne", role=Role.MANAGER, pin="4821"
+        venue=venue,
+        username="sanne",
+        display_name="Sanne",
+        role=Role.MANAGER,
+        pin="4821",
+        actor=SETUP,
     )
     assert "4821" not in sanne.pin_digest and len(sanne.pin_digest) == 64
     assert staff_by_pin(venue=venue, pin="4821") == sanne
@@ -34,22 +40,38 @@ def test_pin_is_stored_as_a_keyed_digest_and_finds_the_staff_member():
 def test_pin_must_be_4_to_6_digits(pin):
     venue = VenueFactory()
     with pytest.raises(ValidationFailed) as exc:
-        staff_create(venue=venue, username="x", display_name="X", role=Role.SERVER, pin=pin)
+        staff_create(
+            venue=venue, username="x", display_name="X", role=Role.SERVER, pin=pin, actor=SETUP
+        )
     assert exc.value.code == "invalid_pin"
     assert not StaffMember.objects.exists()
 
 
 def test_pin_unique_per_venue_but_not_across_venues():
     venue = VenueFactory()
-    staff_create(venue=venue, username="daan", display_name="Daan", role=Role.SERVER, pin="1111")
+    staff_create(
+        venue=venue, username="daan", display_name="Daan", role=Role.SERVER, pin="1111", actor=SETUP
+    )
     with pytest.raises(ValidationFailed) as exc:
         staff_create(
-            venue=venue, username="lotte", display_name="Lotte", role=Role.SERVER, pin="1111"
+            venue=venue,
+            username="lotte",
+            display_name="Lotte",
+            role=Role.SERVER,
+            pin="1111",
+            actor=SETUP,
         )
     assert exc.value.code == "pin_taken" and exc.value.field == "pin"
     assert StaffMember.objects.filter(venue=venue).count() == 1
     other = VenueFactory()
-    staff_create(venue=other, username="lotte", display_name="Lotte", role=Role.SERVER, pin="1111")
+    staff_create(
+        venue=other,
+        username="lotte",
+        display_name="Lotte",
+        role=Role.SERVER,
+        pin="1111",
+        actor=SETUP,
+    )
     # and the database holds the line too
     with pytest.raises(IntegrityError):
         StaffFactory(venue=venue, pin="1111")
@@ -58,7 +80,7 @@ def test_pin_unique_per_venue_but_not_across_venues():
 def test_inactive_staff_cannot_sign_in_and_pin_reset_works():
     venue = VenueFactory()
     daan = StaffFactory(venue=venue, pin="2222")
-    staff_set_pin(staff=daan, pin="3333")
+    staff_set_pin(staff=daan, pin="3333", actor=SETUP)
     assert staff_by_pin(venue=venue, pin="2222") is None
     assert staff_by_pin(venue=venue, pin="3333") == daan
     daan.is_active = False
@@ -119,10 +141,10 @@ def test_staff_update_keeps_an_owner_and_grants_the_back_office():
     owner = StaffFactory(venue=venue, role=Role.OWNER)
     server = StaffFactory(venue=venue, role=Role.SERVER, user__is_staff=False)
     with pytest.raises(ValidationFailed) as exc:
-        staff_update(staff=owner, role=Role.MANAGER)
+        staff_update(staff=owner, role=Role.MANAGER, actor=SETUP)
     assert exc.value.code == "last_owner"
     with pytest.raises(ValidationFailed):
-        staff_update(staff=owner, is_active=False)
+        staff_update(staff=owner, is_active=False, actor=SETUP)
     owner.refresh_from_db()
     assert (owner.role, owner.is_active) == (Role.OWNER, True)
     with pytest.raises(PermissionDenied):
@@ -130,15 +152,19 @@ def test_staff_update_keeps_an_owner_and_grants_the_back_office():
     staff_update(staff=server, role=Role.MANAGER, display_name=" Sam ", actor=owner)
     server.refresh_from_db()
     assert (server.role, server.display_name, server.user.is_staff) == (Role.MANAGER, "Sam", True)
-    staff_update(staff=server, role=Role.OWNER)
-    staff_update(staff=owner, is_active=False)  # now there is another owner
+    staff_update(staff=server, role=Role.OWNER, actor=SETUP)
+    staff_update(staff=owner, is_active=False, actor=SETUP)  # now there is another owner
 
 
 def test_a_user_works_once_per_venue():
     venue = VenueFactory()
-    staff_create(venue=venue, username="daan", display_name="Daan", role=Role.SERVER, pin="1212")
+    staff_create(
+        venue=venue, username="daan", display_name="Daan", role=Role.SERVER, pin="1212", actor=SETUP
+    )
     with pytest.raises(ValidationFailed) as exc:
-        staff_create(venue=venue, username="daan", display_name="D2", role=Role.HOST, pin="3434")
+        staff_create(
+            venue=venue, username="daan", display_name="D2", role=Role.HOST, pin="3434", actor=SETUP
+        )
     assert exc.value.code == "already_staff" and exc.value.field == "username"
     assert StaffMember.objects.filter(venue=venue).count() == 1
 
@@ -155,6 +181,7 @@ def test_a_demoted_manager_loses_the_back_office(client, settings):
         role=Role.MANAGER,
         pin="2468",
         password="a-long-password-1",
+        actor=SETUP,
     )
     assert sanne.user.is_staff
     assert client.login(username="sanne", password="a-long-password-1")
@@ -174,7 +201,7 @@ def test_a_demoted_manager_loses_the_back_office(client, settings):
     staff_update(staff=sanne, role=Role.SERVER, actor=owner)
     sanne.user.refresh_from_db()
     assert sanne.user.is_staff
-    staff_update(staff=StaffMember.objects.get(venue=elsewhere), is_active=False)
+    staff_update(staff=StaffMember.objects.get(venue=elsewhere), is_active=False, actor=SETUP)
     sanne.user.refresh_from_db()
     assert not sanne.user.is_staff
 
@@ -185,6 +212,6 @@ def test_a_superuser_keeps_the_back_office_when_demoted():
     boss = StaffFactory(
         venue=venue, role=Role.MANAGER, user__is_superuser=True, user__is_staff=True
     )
-    staff_update(staff=boss, role=Role.SERVER)
+    staff_update(staff=boss, role=Role.SERVER, actor=SETUP)
     boss.user.refresh_from_db()
     assert boss.user.is_staff

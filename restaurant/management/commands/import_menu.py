@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from restaurant.errors import DomainError
 from restaurant.menu_io import MenuInvalid, menu_import
 from restaurant.models import Venue
+from restaurant.permissions import SystemActor
 
 
 def venue_by_slug(slug: str) -> Venue:
@@ -70,6 +71,7 @@ class Command(BaseCommand):
             result = menu_import(
                 venue=venue,
                 data=data,
+                actor=SystemActor("import_menu command"),
                 deactivate_missing=options["deactivate_missing"],
                 dry_run=options["dry_run"],
             )

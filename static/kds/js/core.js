@@ -1,6 +1,12 @@
-// Kitchen display: what the station and expo screens share. Snapshot + websocket feed with
-// seq-gap recovery, heartbeats and reconnects; the keyboard bump bar; paging; timers; the beep.
+// Kitchen display: what the station and expo screens share. Snapshot + websocket feed (the
+// socket itself, heartbeats and reconnects: static/js/feed.js, shared with the tablets); the
+// keyboard bump bar; paging; timers (static/js/timers.js); the beep.
 // Protocol: docs/realtime.md. No build step: plain ES modules.
+
+import { FeedSocket } from "../../js/feed.js";
+import { every, now, syncClock } from "../../js/timers.js";
+
+export { elapsedSeconds, formatElapsed, now, syncClock, tickTimers, timerLevel } from "../../js/timers.js";
 
 export const config = JSON.parse(document.getElementById("kds-config").textContent);
 const STRINGS = JSON.parse(document.getElementById("kds-strings").textContent);
@@ -28,37 +34,7 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// --- server time, timers, clock -------------------------------------------------------------
-
-let clockSkewMs = 0; // server now - local now, from each snapshot
-
-export function syncClock(serverNowIso) {
-  const server = Date.parse(serverNowIso);
-  if (!Number.isNaN(server)) clockSkewMs = server - Date.now();
-}
-
-export function now() {
-  return Date.now() + clockSkewMs;
-}
-
-export function elapsedSeconds(iso) {
-  const start = Date.parse(iso);
-  return Number.isNaN(start) ? 0 : Math.max(0, Math.floor((now() - start) / 1000));
-}
-
-export function formatElapsed(seconds) {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const mm = String(m).padStart(h ? 2 : 1, "0");
-  return (h ? `${h}:` : "") + `${mm}:${String(s).padStart(2, "0")}`;
-}
-
-export function timerLevel(seconds, warnAfter, lateAfter) {
-  if (seconds >= lateAfter) return "late";
-  if (seconds >= warnAfter) return "warn";
-  return "ok";
-}
+// --- the clock (server time and timers: static/js/timers.js) --------------------------------
 
 // The venue's clock: its timezone, in its language's style (24 hours in Dutch).
 const clockFormat = new Intl.DateTimeFormat(config.locale || undefined, {
@@ -70,12 +46,10 @@ const clockFormat = new Intl.DateTimeFormat(config.locale || undefined, {
 /** Every second: the clock, and each `[data-since]` timer with its colour level. */
 export function startTicking(onTick) {
   const clock = document.getElementById("clock");
-  const tick = () => {
+  return every(1000, () => {
     if (clock) clock.textContent = clockFormat.format(new Date(now()));
     onTick?.();
-  };
-  tick();
-  setInterval(tick, 1000);
+  });
 }
 
 // --- HTTP ------------------------------------------------------------------------------------
@@ -88,19 +62,45 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = "GET", body } = {}) {
+/** A fresh idempotency key: one per tap, resent with each retry of that tap. */
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID(); // secure contexts only (https, localhost)
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const RETRIES_MS = [400, 1200]; // a write whose answer was lost is sent again, same key
+
+/**
+ * Call the API (/api/v1/kitchen/...). A write carries an `Idempotency-Key` (a fresh one per
+ * call, i.e. per tap) and is retried with the same key when the network failed, so a tap
+ * that did reach the server is applied once however many times it is sent.
+ */
+export async function api(path, { method = "GET", body, key } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
     headers["X-CSRFToken"] = CSRF;
+    headers["Idempotency-Key"] = key || newKey();
   }
-  const response = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    cache: "no-store",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const send = () =>
+    fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  let response;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      response = await send();
+      break;
+    } catch (error) {
+      if (attempt >= RETRIES_MS.length) throw error; // no connection: showError says so
+      await new Promise((resolve) => setTimeout(resolve, RETRIES_MS[attempt]));
+    }
+  }
   let data = null;
   try {
     data = await response.json();
@@ -123,16 +123,12 @@ function unpaired() {
 
 // --- the live feed: snapshot + websocket -----------------------------------------------------
 
-const PING_EVERY_MS = 10000;
-const PONG_TIMEOUT_MS = 5000;
-const BACKOFF_MS = [300, 1000, 2000, 4000, 8000];
-const BACKOFF_MAX_MS = 10000;
 const REFRESH_DEBOUNCE_MS = 80;
 const RETRY_SNAPSHOT_MS = 2000;
 
 /**
  * Keeps the screen equal to the database. The snapshot (GET, carries `seq`) is the truth; the
- * websocket only says "something changed" (docs/realtime.md, protocol version 2):
+ * websocket (static/js/feed.js) only says "something changed" (docs/realtime.md, protocol 2):
  *   - the socket sends this screen's events (the kitchen's) in `events` frames, each covering
  *     every one of them with `after` < seq <= `seq`; the server skips what the kitchen does
  *     not draw and fills any hole itself, so the stream is complete: `covered` is the seq up
@@ -141,8 +137,8 @@ const RETRY_SNAPSHOT_MS = 2000;
  *   - an event concerning what the screen shows refetches the snapshot (debounced), and the
  *     snapshot must be at least as new as that event (`needSeq`);
  *   - socket closed -> banner, reconnect with backoff, then refetch the snapshot;
- *   - no pong within 5 s of a ping -> the connection is dead: reconnect;
- *   - a pong carries the seq the socket is complete to; `resync` asks for a snapshot.
+ *   - a pong carries the seq the socket is complete to; `resync` asks for a snapshot;
+ *   - closed with 4401 / 4403 (not paired, revoked) -> back to "Pair this screen".
  */
 export class Feed {
   constructor({ onSnapshot, relevant }) {
@@ -151,13 +147,34 @@ export class Feed {
     this.covered = null; // every event of ours up to this seq is heard (or in the snapshot)
     this.needSeq = 0; // the snapshot must be at least this new (a relevant event's seq)
     this.helloSeq = null; // the seq the current socket's hello announced
-    this.ws = null;
-    this.attempt = 0;
-    this.connectedOnce = false;
     this.inflight = false;
     this.again = false;
     this.timers = {};
-    this.pingId = 0;
+    this.socket = new FeedSocket(config.ws, {
+      hello: (message, { first }) => this.onHello(message, first),
+      events: (frame) => this.onFrame(frame),
+      pong: (message) => {
+        // The socket has sent us everything of ours up to its seq.
+        if (typeof message.seq === "number" && this.covered !== null) {
+          this.covered = Math.max(this.covered, message.seq);
+        }
+      },
+      resync: (message) => {
+        this.stats.gaps += 1;
+        this.needSeq = Math.max(this.needSeq, message.seq || 0);
+        this.scheduleRefresh(0);
+      },
+      down: () => {
+        this.setState("reconnecting");
+        // Meanwhile the snapshot keeps the screen current over plain HTTP (and a 401 there
+        // means the screen was unpaired: back to the pairing page).
+        this.scheduleRefresh(0);
+      },
+      refused: () => {
+        this.setState("offline");
+        unpaired();
+      },
+    });
     // Counters for tests and for anyone looking at a screen's console.
     this.stats = { snapshots: 0, events: 0, gaps: 0, reconnects: 0, ignored: 0 };
     window.kdsFeed = this;
@@ -170,7 +187,16 @@ export class Feed {
 
   start() {
     this.refresh();
-    this.connect();
+    this.socket.start();
+  }
+
+  /** Forget the socket at once (as when it is found dead); `scheduleReconnect` follows. */
+  dropSocket() {
+    this.socket.drop();
+  }
+
+  scheduleReconnect() {
+    this.socket.reconnect();
   }
 
   setState(state) {
@@ -231,8 +257,23 @@ export class Feed {
 
   // Events -----------------------------------------------------------------------------------
 
+  onHello(message, first) {
+    this.helloSeq = message.seq;
+    this.setState("live");
+    if (!first) {
+      this.stats.reconnects += 1;
+      // Whatever happened while we were away is in the snapshot; until it is here, the new
+      // socket's frames (which follow on from its hello) only say "fetch again".
+      this.covered = null;
+      this.needSeq = Math.max(this.needSeq, message.seq);
+      this.refresh();
+    } else if (this.covered !== null && message.seq > this.covered) {
+      this.needSeq = Math.max(this.needSeq, message.seq);
+      this.scheduleRefresh(0); // changed between our snapshot and the socket opening
+    }
+  }
+
   onFrame(frame) {
-    if (!frame || typeof frame.seq !== "number" || typeof frame.after !== "number") return;
     if (this.covered === null) {
       this.needSeq = Math.max(this.needSeq, frame.seq);
       this.scheduleRefresh(); // no snapshot yet: the one in flight (or this) covers it
@@ -250,125 +291,6 @@ export class Feed {
       }
     }
     this.covered = Math.max(this.covered, frame.seq);
-  }
-
-  // Websocket --------------------------------------------------------------------------------
-
-  connect() {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.ws;
-    let ws;
-    try {
-      ws = new WebSocket(url);
-    } catch (_e) {
-      this.scheduleReconnect();
-      return;
-    }
-    this.ws = ws;
-    ws.onopen = () => {
-      this.timers.ping = setInterval(() => this.ping(), PING_EVERY_MS);
-    };
-    ws.onmessage = (message) => {
-      let data;
-      try {
-        data = JSON.parse(message.data);
-      } catch (_e) {
-        return;
-      }
-      this.receive(data);
-    };
-    ws.onclose = (event) => {
-      if (this.ws !== ws) return;
-      this.dropSocket();
-      if (event.code === 4401 || event.code === 4403) {
-        this.setState("offline");
-        unpaired();
-        return;
-      }
-      this.scheduleReconnect();
-    };
-    ws.onerror = () => {
-      /* onclose follows */
-    };
-  }
-
-  dropSocket() {
-    const ws = this.ws;
-    this.ws = null;
-    clearInterval(this.timers.ping);
-    clearTimeout(this.timers.pong);
-    if (ws) {
-      ws.onclose = ws.onmessage = ws.onopen = ws.onerror = null;
-      try {
-        ws.close(4000);
-      } catch (_e) {
-        /* already closed */
-      }
-    }
-  }
-
-  scheduleReconnect() {
-    this.setState("reconnecting");
-    // Meanwhile the snapshot keeps the screen current over plain HTTP (and a 401 there means
-    // the screen was unpaired: back to the pairing page).
-    this.scheduleRefresh(0);
-    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)] ?? BACKOFF_MAX_MS;
-    const wait = Math.min(BACKOFF_MAX_MS, base) * (0.8 + Math.random() * 0.4);
-    this.attempt += 1;
-    clearTimeout(this.timers.reconnect);
-    this.timers.reconnect = setTimeout(() => {
-      if (!this.ws) this.connect();
-    }, wait);
-  }
-
-  receive(message) {
-    switch (message.type) {
-      case "hello":
-        this.helloSeq = message.seq;
-        this.attempt = 0;
-        this.setState("live");
-        if (this.connectedOnce) {
-          this.stats.reconnects += 1;
-          // Whatever happened while we were away is in the snapshot; until it is here, the
-          // new socket's frames (which follow on from its hello) only say "fetch again".
-          this.covered = null;
-          this.needSeq = Math.max(this.needSeq, message.seq);
-          this.refresh();
-        } else if (this.covered !== null && message.seq > this.covered) {
-          this.needSeq = Math.max(this.needSeq, message.seq);
-          this.scheduleRefresh(0); // changed between our snapshot and the socket opening
-        }
-        this.connectedOnce = true;
-        break;
-      case "pong":
-        clearTimeout(this.timers.pong);
-        // The socket has sent us everything of ours up to its seq.
-        if (typeof message.seq === "number" && this.covered !== null) {
-          this.covered = Math.max(this.covered, message.seq);
-        }
-        break;
-      case "events":
-        this.onFrame(message);
-        break;
-      case "resync":
-        this.stats.gaps += 1;
-        this.needSeq = Math.max(this.needSeq, message.seq || 0);
-        this.scheduleRefresh(0);
-        break;
-      default:
-        break;
-    }
-  }
-
-  ping() {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-    const id = ++this.pingId;
-    this.ws.send(JSON.stringify({ type: "ping", id }));
-    clearTimeout(this.timers.pong);
-    this.timers.pong = setTimeout(() => {
-      // No pong: dead even if the socket does not know it yet (wifi gone, proxy stuck).
-      this.dropSocket();
-      this.scheduleReconnect();
-    }, PONG_TIMEOUT_MS);
   }
 }
 

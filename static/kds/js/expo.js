@@ -15,7 +15,7 @@ import {
   showError,
   startTicking,
   t,
-  timerLevel,
+  tickTimers as tickCardTimers,
   toast,
 } from "./core.js";
 
@@ -123,18 +123,12 @@ function render(next) {
 }
 
 function tickTimers() {
-  let late = 0;
-  for (const card of columns.querySelectorAll(".order")) {
-    const seconds = elapsedSeconds(card.dataset.since);
-    const timer = card.querySelector(".t-timer");
-    if (timer) timer.textContent = formatElapsed(seconds);
-    const level = card.dataset.ready === "true" ? "ok" : timerLevel(seconds, warnAfter, lateAfter);
-    card.dataset.timer = level;
-    if (level === "late") late += 1;
-  }
-  const lateCount = document.getElementById("late-count");
-  lateCount.hidden = late === 0;
-  lateCount.textContent = `${late} ⚠`;
+  tickCardTimers(columns.querySelectorAll(".order"), {
+    warnAfter,
+    lateAfter,
+    quiet: (card) => card.dataset.ready === "true",
+    badge: document.getElementById("late-count"),
+  });
 }
 
 async function serve(order) {

@@ -17,9 +17,10 @@ import {
   showError,
   startTicking,
   t,
-  timerLevel,
+  tickTimers as tickCardTimers,
   toast,
 } from "./core.js";
+import { E } from "../../js/errors.js";
 
 const board = document.getElementById("board");
 const columns = document.getElementById("tickets");
@@ -222,19 +223,12 @@ function render(next) {
 }
 
 function tickTimers() {
-  let late = 0;
-  for (const card of columns.querySelectorAll(".ticket")) {
-    const seconds = elapsedSeconds(card.dataset.since);
-    const timer = card.querySelector(".t-timer");
-    if (timer) timer.textContent = formatElapsed(seconds);
-    const quiet = card.dataset.kind === "void" || card.dataset.state === "held" || card.dataset.state === "ready";
-    const level = quiet ? "ok" : timerLevel(seconds, warnAfter, lateAfter);
-    card.dataset.timer = level;
-    if (level === "late") late += 1;
-  }
-  const lateCount = document.getElementById("late-count");
-  lateCount.hidden = late === 0;
-  lateCount.textContent = `${late} ⚠`;
+  tickCardTimers(columns.querySelectorAll(".ticket"), {
+    warnAfter,
+    lateAfter,
+    quiet: (card) => card.dataset.kind === "void" || card.dataset.state === "held" || card.dataset.state === "ready",
+    badge: document.getElementById("late-count"),
+  });
 }
 
 // --- actions ---------------------------------------------------------------------------------
@@ -281,7 +275,7 @@ async function recallLast() {
     feed.applySnapshot(answer.snapshot);
     toast(t("recalled", { label: answer.label }), { ms: 2500 });
   } catch (error) {
-    if (error.code === "nothing_to_recall") toast(t("nothing_to_recall"), { ms: 2000 });
+    if (error.code === E.nothing_to_recall) toast(t("nothing_to_recall"), { ms: 2000 });
     else if (error.status !== 401) showError(error);
   }
 }

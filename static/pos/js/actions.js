@@ -2,6 +2,7 @@
 // transfer, merge, guests. Each write goes through check.write (version, live re-render).
 
 import { get } from "./api.js";
+import { E } from "../../js/errors.js";
 import { renderCheck, seatCount, ui, write } from "./check.js";
 import { guestsDialog } from "./floor.js";
 import { can, state } from "./state.js";
@@ -9,7 +10,7 @@ import { config, frame, h, modal, money, parseMoney, pinPad, reasonPicker, t, to
 
 const VOID_REASONS = ["reason_changed_mind", "reason_wrong_entry", "reason_sent_back", "reason_too_long", "reason_dropped", "reason_86"];
 // Answers after which the dialog's action cannot succeed by retrying.
-const FINAL = ["already_voided", "line_voided", "check_not_open", "not_found"];
+const FINAL = [E.already_voided, E.line_voided, E.check_not_open, E.not_found];
 const ADJUST_REASONS = ["reason_complaint", "reason_regular", "reason_birthday", "reason_staff", "reason_promo"];
 
 // --- void ------------------------------------------------------------------------------------

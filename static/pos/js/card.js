@@ -11,6 +11,7 @@
 // reloadBill, open, close, version, setPoke).
 
 import { get, post } from "./api.js";
+import { E } from "../../js/errors.js";
 import { can } from "./state.js";
 import { amountPad, frame, h, modal, money, pinPad, reasonPicker, t, toast, uuid } from "./util.js";
 
@@ -19,7 +20,7 @@ const POLL_MS = 1000;
 // Failures of the reader or of Stripe, not of the guest's card.
 const READER_FAILURES = ["terminal_reader_busy", "terminal_reader_offline", "terminal_reader_timeout", "reader_action_failed", "stripe_unreachable"];
 // Errors after which the dialog may be closed with the payment still waiting.
-const LOST = ["network", "server_error", "stripe_unreachable"];
+const LOST = [E.network, E.server_error, E.stripe_unreachable];
 
 /** The venue's readers (GET readers), kept for the page's life and refreshed on each use. */
 export const readers = { list: null };
@@ -87,9 +88,13 @@ export function renderCardChoice(ctx, p) {
     const last = rememberedReader();
     f.reader = list.some((r) => r.id === last) ? last : list.length === 1 ? list[0].id : null;
   }
-  const due = ctx.dueOf(p);
+  const due = ctx.dueOf(p); // the server's quote: amount, tip and `due` (amount + tip)
+  if (!due) {
+    ctx.fill({ title: t("card_for", { part: ctx.partLabel(p) }), body: h("p.lines-empty", {}, t("loading")), foot: [ctx.errorBox()] });
+    return;
+  }
   const tip = f.tipOnReader ? 0 : due.tip;
-  const charge = due.amount + tip;
+  const charge = f.tipOnReader ? due.amount : due.due;
   const mode = (key, title, detail) =>
     h(
       "button.btn.tip-mode-btn",
@@ -186,6 +191,7 @@ async function startCard(ctx) {
   const p = ctx.part();
   if (!p || f.cardBusy || !f.reader) return;
   const due = ctx.dueOf(p);
+  if (!due) return;
   const body = { part: p.id, channel: "reader", reader: f.reader };
   if (due.amount < p.balance) body.amount = due.amount;
   if (f.tipOnReader) body.tip_on_reader = true;
@@ -202,7 +208,7 @@ async function startCard(ctx) {
     follow(ctx, result.payment);
   } catch (e) {
     Object.assign(f, { error: e.message, errorCode: e.code });
-    if (e.code !== "stale_version" && ctx.open()) await followPending(ctx);
+    if (e.code !== E.stale_version && ctx.open()) await followPending(ctx);
   } finally {
     f.cardBusy = false;
     if (ctx.open()) ctx.render();
@@ -251,16 +257,16 @@ async function poll(ctx) {
   try {
     const result = await get(`card-payments/${f.card.id}`);
     if (seq !== f.cardSeq || f.cardBusy) return; // an action answered meanwhile: it is newer
-    if (f.errorCode === "poll") Object.assign(f, { error: "", errorCode: null, shown: null });
+    if (f.errorCode === E.poll) Object.assign(f, { error: "", errorCode: null, shown: null });
     answer(ctx, result);
   } catch (e) {
     if (e.status === 404) {
       unfollow(ctx);
       Object.assign(f, { card: null, step: "tender", error: e.message, errorCode: e.code });
       ctx.render();
-    } else if (!f.error || f.errorCode === "poll") {
+    } else if (!f.error || f.errorCode === E.poll) {
       // Keep asking: the wifi may come back. Say so, and let the dialog be closed.
-      Object.assign(f, { error: e.message, errorCode: "poll" });
+      Object.assign(f, { error: e.message, errorCode: E.poll });
       ctx.render();
     }
   } finally {
@@ -332,7 +338,7 @@ export function renderCardWait(ctx) {
   const failed = Boolean(payment.failure_message);
   const readerFailed = failed && READER_FAILURES.includes(payment.failure_code);
   if (f.error && f.error === payment.failure_message) f.error = ""; // said once is enough
-  const total = payment.amount + payment.tip;
+  const total = payment.collected; // amount + tip (a card has no rounding), from the server
   const status = failed
     ? readerFailed
       ? t("card_not_taken", { message: payment.failure_message })
@@ -350,7 +356,7 @@ export function renderCardWait(ctx) {
       f.cardBusy === "cancel" ? t("card_canceling") : t("card_cancel"),
     );
   const foot = f.error ? [ctx.errorBox()] : [];
-  if (LOST.includes(f.errorCode) || f.errorCode === "poll") {
+  if (LOST.includes(f.errorCode) || f.errorCode === E.poll) {
     foot.push(h("button.btn.btn-xl", { type: "button", id: "card-leave", onclick: () => ctx.close() }, t("card_leave")));
   }
   if (!failed) foot.push(cancel(".btn-danger"));
@@ -392,7 +398,7 @@ export function cardApproved(payment) {
       "div.change-due.card-ok",
       {},
       h("span", {}, t("card_charged")),
-      h("strong", { id: "card-charged" }, money(payment.amount + payment.tip)),
+      h("strong", { id: "card-charged" }, money(payment.collected)),
     ),
     h("p.card-approved", { id: "card-approved" }, approvedText(payment)),
     h(
@@ -407,10 +413,9 @@ export function cardApproved(payment) {
 
 const REFUND_REASONS = ["reason_refund_complaint", "reason_refund_wrong_amount", "reason_refund_double"];
 
-/** What of a card payment can still go back (amount + tip − refunded). */
+/** What of a card payment can still go back, as the server says (amount + tip − refunded). */
 export function refundable(payment) {
-  if (payment.method !== "card" || payment.status !== "succeeded") return 0;
-  return Math.max(0, payment.amount + payment.tip - (payment.refunded || 0));
+  return payment.refundable || 0;
 }
 
 /**
@@ -461,7 +466,7 @@ export function refundDialog(payment, { title }) {
       update();
       return frame({
         title,
-        sub: `${cardName(payment) || t("card")} · ${money(payment.amount + payment.tip)}`,
+        sub: `${cardName(payment) || t("card")} · ${money(payment.collected)}`,
         wide: true,
         cls: "refund-dialog",
         body: [

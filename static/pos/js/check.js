@@ -1,6 +1,7 @@
 // The check screen: menu on the left, the check on the right, actions along the bottom.
 
 import { api, get, post } from "./api.js";
+import { E } from "../../js/errors.js";
 import { can, itemByPlu, nav, state } from "./state.js";
 import { openModifierDialog, defaultChoices } from "./modifiers.js";
 import * as actions from "./actions.js";
@@ -220,11 +221,11 @@ export async function write(method, path, body = {}, { inDialog = false, key = n
     }
     return result;
   } catch (error) {
-    if (["stale_version", "already_voided", "line_voided", "check_not_open", "not_found"].includes(error.code)) {
+    if ([E.stale_version, E.already_voided, E.line_voided, E.check_not_open, E.not_found].includes(error.code)) {
       reloadCheck();
     }
     if (inDialog) throw error;
-    toast(error.code === "stale_version" ? `${error.message}` : error.message, "error", 5000);
+    toast(error.code === E.stale_version ? `${error.message}` : error.message, "error", 5000);
     return null;
   } finally {
     ui.inflight -= 1;
@@ -478,8 +479,7 @@ function modifierList(mods) {
     "ul",
     {},
     mods.map((m) => {
-      const charged = m.quantity - (m.free_quantity || 0);
-      const price = m.price_delta * charged;
+      const price = m.charged; // the server's: price_delta x the units not given free
       return h(
         "li",
         {},
@@ -512,7 +512,7 @@ function lineElement(line, changedSince) {
       "aria-pressed": String(line.id === ui.selected),
     },
     h("div.l-name", {}, line.quantity > 1 ? h("span.l-qty", {}, `${line.quantity}× `) : null, line.name),
-    h("div.l-price", {}, money(st === "voided" ? line.unit_total * line.quantity : line.total)),
+    h("div.l-price", {}, money(st === "voided" ? line.voided_total : line.total)),
     line.modifiers && line.modifiers.length ? h("div.l-mods", {}, modifierList(line.modifiers)) : null,
     line.note ? h("div.l-note", {}, `“${line.note}”`) : null,
     (line.adjustments || []).map((a) => h("div.l-adj", {}, adjustmentText(a))),

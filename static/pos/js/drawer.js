@@ -313,9 +313,27 @@ function closeDrawerDialog(drawer) {
       const total = h("strong", { id: "count-total" });
       const submit = h("button.btn.btn-danger.btn-xl", { type: "button", id: "drawer-close-confirm" }, t("close_drawer"));
       const note = h("input.text-input", { type: "text", maxlength: "200", id: "count-note", placeholder: t("note_optional"), "aria-label": t("note") });
-      const counted = () => [...counts].reduce((sum, [value, n]) => sum + value * n, 0);
-      const update = () => {
-        total.textContent = money(counted());
+      const subs = new Map(); // value -> its amount's cell
+      // The total and each value's amount as the server adds them up (POST .../count, nothing
+      // stored): what closing with this count records. Only the newest answer is shown.
+      let asked = 0;
+      const update = async () => {
+        const denominations = {};
+        for (const [value, n] of counts) if (n) denominations[String(value)] = n;
+        asked += 1;
+        const mine = asked;
+        let result;
+        try {
+          result = await post(`drawer-sessions/${session.id}/count`, { denominations });
+        } catch (e) {
+          if (mine === asked) error.textContent = e.message;
+          return;
+        }
+        if (mine !== asked) return;
+        error.textContent = "";
+        total.textContent = money(result.counted);
+        const amounts = new Map(result.lines.map((line) => [line.value, line.amount]));
+        for (const [value, sub] of subs) sub.textContent = money(amounts.get(value) || 0);
       };
       const row = (value) => {
         const input = h("input.count-input", {
@@ -327,11 +345,11 @@ function closeDrawerDialog(drawer) {
           dataset: { count: value },
         });
         const sub = h("span.den-sub", {}, money(0));
+        subs.set(value, sub);
         const set = (n) => {
-          const clean = Math.max(0, Math.min(9999, Number.isFinite(n) ? Math.floor(n) : 0));
+          const clean = Number.isInteger(n) ? Math.max(0, Math.min(9999, n)) : 0; // how many
           counts.set(value, clean);
           input.value = String(clean);
-          sub.textContent = money(value * clean);
           update();
         };
         input.addEventListener("input", () => {

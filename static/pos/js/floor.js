@@ -1,6 +1,7 @@
 // The floor plan: area tabs, tables drawn to scale with their status, opening checks.
 
 import { get, post } from "./api.js";
+import { E } from "../../js/errors.js";
 import { nav, setFloor, state } from "./state.js";
 import { $, frame, h, initials, modal, money, t, toast } from "./util.js";
 
@@ -202,7 +203,7 @@ async function openTable(table) {
     const body = await post("checks", { kind: "table", table: table.id, guest_count: guests });
     nav.openCheck(body.check.id, body.check);
   } catch (error) {
-    if (error.code === "table_occupied") {
+    if (error.code === E.table_occupied) {
       // Another tablet opened it a moment ago: open that check instead.
       await loadFloor();
       const fresh = state.tables.get(table.id);

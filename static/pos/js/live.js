@@ -1,20 +1,13 @@
-// The tablet websocket (/ws/pos/): the tablet's events, heartbeat, reconnect with backoff.
-// The database is the truth; this only wakes the screens up (docs/realtime.md, protocol v2).
-//
-//   server -> {"type": "hello", "seq": n}
-//   server -> {"type": "events", "after": a, "seq": s, "events": [{seq, type, data}, ...]}
-//             (every event of ours with a < seq <= s: the server skips what tablets do not
-//             draw and fills holes itself; a socket loses nothing, a new one catches up)
-//   server -> {"type": "resync", "seq": s}       (too much missed: take new snapshots)
-//   client -> {"type": "catchup", "after": n}  server -> {"type": "catchup", events, seq, complete}
-//   client -> {"type": "ping", "id": k}        server -> {"type": "pong", "id": k, "seq": s}
+// The tablet's live feed (/ws/pos/): the tablet's events, applied in order, each once. The
+// socket itself (heartbeat, reconnect with backoff, close codes) is static/js/feed.js, shared
+// with the kitchen screens; the database is the truth, this only wakes the screens up
+// (docs/realtime.md, protocol v2). After a reconnect it catches up from its last seq.
 
+import { CLOSE_REVOKED, FeedSocket } from "../../js/feed.js";
 import { config } from "./util.js";
 
-const PING_EVERY_MS = 15000;
-const PONG_TIMEOUT_MS = 8000;
-const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
 const BANNER_AFTER_MS = 1200;
+const CATCHUP_TIMEOUT_MS = 5000;
 
 export class Live {
   /**
@@ -23,17 +16,36 @@ export class Live {
    *   resolves to the seq the new snapshots are at.
    * onState(state): "live" | "reconnecting" | "offline".
    * onUnauthorized(): the server closed with 4401 (not signed in any more).
+   * onRevoked(): the server closed with 4403 (this tablet was revoked): the page reloads and
+   *   shows the pairing screen.
+   * onRetrying(attempt): reconnecting for a while: worth asking over HTTP whether we are
+   *   still signed in at all.
    */
-  constructor({ onEvent, onResync, onState, onUnauthorized, onRetrying = () => {} }) {
-    Object.assign(this, { onEvent, onResync, onState, onUnauthorized, onRetrying });
+  constructor({ onEvent, onResync, onState, onUnauthorized, onRetrying = () => {}, onRevoked = () => location.reload() }) {
+    Object.assign(this, { onEvent, onResync, onState, onUnauthorized, onRetrying, onRevoked });
     this.lastSeq = null;
-    this.ws = null;
-    this.attempt = 0;
-    this.wanted = false;
     this.buffer = new Map(); // seq -> frame, received ahead of a catch-up
     this.catchingUp = false;
-    this.pingId = 0;
     this.timers = {};
+    this.socket = new FeedSocket(config.ws, {
+      hello: (message) => this.onHello(message),
+      events: (frame) => this.handleFrame(frame),
+      pong: (message) => {
+        // Everything of ours up to the pong's seq has been sent before it: heard.
+        if (typeof message.seq === "number" && this.lastSeq !== null && !this.catchingUp) {
+          this.lastSeq = Math.max(this.lastSeq, message.seq);
+        }
+      },
+      catchup: (message) => this.onCatchup(message),
+      resync: () => this.resync(),
+      down: ({ attempt }) => this.onDown(attempt),
+      refused: (code) => {
+        clearTimeout(this.timers.banner);
+        this.onState("offline");
+        if (code === CLOSE_REVOKED) this.onRevoked();
+        else this.onUnauthorized();
+      },
+    });
   }
 
   /** The seq of the snapshots the screens show now; later events apply on top. */
@@ -44,152 +56,54 @@ export class Live {
     }
   }
 
-
   start() {
-    this.wanted = true;
-    if (!this.ws) this.connect();
+    this.socket.start();
   }
 
   stop() {
-    this.wanted = false;
-    this.clearTimers();
-    if (this.ws) {
-      const ws = this.ws;
-      this.ws = null;
-      ws.onclose = null;
-      ws.close(1000);
-    }
+    clearTimeout(this.timers.banner);
+    this.socket.stop();
     this.onState("offline");
-  }
-
-  connect() {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.ws;
-    let ws;
-    try {
-      ws = new WebSocket(url);
-    } catch (_e) {
-      this.scheduleReconnect();
-      return;
-    }
-    this.ws = ws;
-    ws.onopen = () => {
-      this.attempt = 0;
-      clearTimeout(this.timers.banner);
-      this.onState("live");
-      this.timers.ping = setInterval(() => this.ping(), PING_EVERY_MS);
-    };
-    ws.onmessage = (message) => {
-      let data;
-      try {
-        data = JSON.parse(message.data);
-      } catch (_e) {
-        return;
-      }
-      this.receive(data);
-    };
-    ws.onclose = (event) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.clearTimers();
-      if (event.code === 4401 || event.code === 4403) {
-        this.wanted = false;
-        this.onState("offline");
-        this.onUnauthorized();
-        return;
-      }
-      if (this.wanted) this.scheduleReconnect();
-    };
-    ws.onerror = () => {
-      /* onclose follows */
-    };
   }
 
   /** The tablet woke up or the wifi came back: try now instead of waiting out the backoff. */
   nudge() {
-    if (!this.wanted) return;
-    if (!this.ws) {
-      clearTimeout(this.timers.reconnect);
-      this.connect();
-    } else if (this.ws.readyState === WebSocket.OPEN) {
-      this.ping();
+    this.socket.nudge();
+  }
+
+  onHello(message) {
+    clearTimeout(this.timers.banner);
+    this.onState("live");
+    if (this.lastSeq === null) {
+      // No snapshot yet: the screens load theirs after this and call setSeq.
+      this.lastSeq = message.seq;
+    } else if (message.seq > this.lastSeq) {
+      this.requestCatchup(); // what happened while the socket was down
     }
   }
 
-  scheduleReconnect() {
-    const wait = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
-    this.attempt += 1;
+  onDown(attempt) {
     // A refused handshake looks like any network failure to the browser (code 1006): after
     // a couple of tries, ask over HTTP whether we are still signed in at all.
-    if (this.attempt === 2 || this.attempt % 5 === 0) this.onRetrying(this.attempt);
+    if (attempt === 2 || attempt % 5 === 0) this.onRetrying(attempt);
     // A blip (a deploy, a wifi hand-over) reconnects before anyone needs to see a banner.
     clearTimeout(this.timers.banner);
-    this.timers.banner = setTimeout(() => this.onState("reconnecting"), this.attempt > 1 ? 0 : BANNER_AFTER_MS);
-    clearTimeout(this.timers.reconnect);
-    this.timers.reconnect = setTimeout(() => {
-      if (this.wanted && !this.ws) this.connect();
-    }, wait);
+    this.timers.banner = setTimeout(() => this.onState("reconnecting"), attempt > 1 ? 0 : BANNER_AFTER_MS);
   }
 
-  clearTimers() {
-    clearInterval(this.timers.ping);
-    clearTimeout(this.timers.pong);
-    clearTimeout(this.timers.reconnect);
-  }
-
-  send(message) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
-  }
-
-  ping() {
-    const id = ++this.pingId;
-    this.send({ type: "ping", id });
-    clearTimeout(this.timers.pong);
-    this.timers.pong = setTimeout(() => {
-      // No pong: the connection is dead even if the socket does not know it yet.
-      if (this.ws) this.ws.close(4000);
-    }, PONG_TIMEOUT_MS);
-  }
-
-  receive(message) {
-    switch (message.type) {
-      case "hello":
-        if (this.lastSeq === null) {
-          // No snapshot yet: the screens load theirs after this and call setSeq.
-          this.lastSeq = message.seq;
-        } else if (message.seq > this.lastSeq) {
-          this.requestCatchup(); // what happened while the socket was down
-        }
-        break;
-      case "pong":
-        clearTimeout(this.timers.pong);
-        // Everything of ours up to the pong's seq has been sent before it: heard.
-        if (typeof message.seq === "number" && this.lastSeq !== null && !this.catchingUp) {
-          this.lastSeq = Math.max(this.lastSeq, message.seq);
-        }
-        break;
-      case "events":
-        this.handleFrame(message);
-        break;
-      case "catchup":
-        this.catchingUp = false;
-        this.apply(message.events || []);
-        if (!message.complete) {
-          this.resync(); // more missed than the server keeps for a catch-up
-        } else if (typeof message.seq === "number") {
-          this.lastSeq = Math.max(this.lastSeq, message.seq);
-          this.drain();
-        }
-        break;
-      case "resync":
-        this.resync();
-        break;
-      default:
-        break;
+  onCatchup(message) {
+    this.catchingUp = false;
+    clearTimeout(this.timers.catchup);
+    this.apply(message.events || []);
+    if (!message.complete) {
+      this.resync(); // more missed than the server keeps for a catch-up
+    } else if (typeof message.seq === "number") {
+      this.lastSeq = Math.max(this.lastSeq, message.seq);
+      this.drain();
     }
   }
 
   handleFrame(frame) {
-    if (!frame || typeof frame.seq !== "number" || typeof frame.after !== "number") return;
     if (this.lastSeq !== null && frame.seq <= this.lastSeq) return; // already in a snapshot
     if (this.lastSeq === null || this.catchingUp) {
       // Ahead of what we have (a catch-up or a resync is on its way): keep it for later.
@@ -229,12 +143,13 @@ export class Live {
 
   requestCatchup() {
     if (this.catchingUp || this.lastSeq === null) return;
+    if (!this.socket.send({ type: "catchup", after: this.lastSeq })) return; // the next hello asks
     this.catchingUp = true;
-    this.send({ type: "catchup", after: this.lastSeq });
     // If the answer never comes (the socket died), the reconnect's hello asks again.
-    setTimeout(() => {
+    clearTimeout(this.timers.catchup);
+    this.timers.catchup = setTimeout(() => {
       this.catchingUp = false;
-    }, 5000);
+    }, CATCHUP_TIMEOUT_MS);
   }
 
   async resync() {

@@ -2,6 +2,7 @@
 // the live connection and the barcode scanner.
 
 import { get, post, setUnauthenticatedHandler } from "./api.js";
+import { E } from "../../js/errors.js";
 import { initCheck, onCheckChanged, onItemAvailability, onModifierAvailability, openCheck, reloadCheck, renderCheck, scan, ui } from "./check.js";
 import { initDrawer, showDrawers } from "./drawer.js";
 import { applyCheckChanged, initFloor, loadFloor, renderFloor } from "./floor.js";
@@ -142,12 +143,12 @@ function lock(message = "", { signOut = false } = {}) {
 }
 
 setUnauthenticatedHandler((error) => {
-  if (error.code === "device_not_paired") {
+  if (error.code === E.device_not_paired) {
     location.reload(); // revoked in the back office: the page asks to pair again
     return;
   }
   if (!state.me) return;
-  lock(error.code === "locked" ? t("locked") : error.message);
+  lock(error.code === E.locked ? t("locked") : error.message);
 });
 
 // --- idle lock and keep-alive ----------------------------------------------------------------
@@ -300,7 +301,7 @@ initDrawer();
     await signedIn(me.staff, me.permissions);
   } catch (error) {
     show("pin");
-    if (error.code === "locked") pinMessage(t("locked"), "info");
+    if (error.code === E.locked) pinMessage(t("locked"), "info");
     else if (error.status !== 401 && error.status !== 403) pinMessage(error.message);
   }
 })();

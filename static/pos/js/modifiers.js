@@ -1,7 +1,10 @@
 // The modifier dialog: each group with its rule, big toggles (steppers where one modifier may
 // be taken more than once), nested groups opening under the chosen modifier, the running
-// price, and Add enabled only when every rule holds. The server validates again.
+// price, and Add enabled only when every rule holds. The price (free units included) is the
+// server's: POST items/{id}/quote prices the choices as adding the line will, and the dialog
+// does no money arithmetic. The server validates again when the line is added.
 
+import { post } from "./api.js";
 import { delta, frame, h, modal, money, t } from "./util.js";
 
 // A group's selection: Map(modifier id -> {qty, nested: selection of the modifier's group})
@@ -20,35 +23,6 @@ function groupValid(group, sel) {
     if (mod && mod.group && !groupValid(mod.group, s.nested)) return false;
   }
   return true;
-}
-
-/** Which chosen modifiers are free: the group's free units go to the most expensive ones. */
-function freeUnits(group, sel) {
-  let free = group.free || 0;
-  const chosen = [...sel.entries()]
-    .map(([id, s]) => ({ mod: group.modifiers.find((m) => m.id === id), qty: s.qty }))
-    .filter((c) => c.mod && c.mod.price_delta > 0)
-    .sort((a, b) => b.mod.price_delta - a.mod.price_delta); // stable: ties keep choice order
-  const result = new Map();
-  for (const c of chosen) {
-    if (free <= 0) break;
-    const take = Math.min(free, c.qty);
-    result.set(c.mod.id, take);
-    free -= take;
-  }
-  return result;
-}
-
-function groupAmount(group, sel) {
-  const free = freeUnits(group, sel);
-  let amount = 0;
-  for (const [id, s] of sel) {
-    const mod = group.modifiers.find((m) => m.id === id);
-    if (!mod) continue;
-    amount += mod.price_delta * (s.qty - (free.get(id) || 0));
-    if (mod.group) amount += groupAmount(mod.group, s.nested);
-  }
-  return amount;
 }
 
 function toChoices(group, sel) {
@@ -131,23 +105,55 @@ export function openModifierDialog(item, { seat, course, seats, submit }) {
       }
     });
 
-    const refresh = () => {
+    // The server's price for the current choices; a newer request supersedes an older one.
+    let quoted = null;
+    let asked = 0;
+    const freeOf = (mods, result = new Map()) => {
+      for (const m of mods) {
+        result.set(m.modifier, m.free_quantity);
+        freeOf(m.choices, result);
+      }
+      return result;
+    };
+    const showPrice = () => {
+      price.classList.toggle("pending", !quoted || quoted.seq !== asked);
+      if (!quoted) return;
+      price.replaceChildren(money(quoted.total));
+      if (quoted.quantity > 1) price.append(h("small", {}, `${quoted.quantity} × ${money(quoted.unit_total)}`));
+      price.dataset.amount = String(quoted.total);
+    };
+    const requestQuote = async () => {
+      const seq = ++asked;
+      const modifiers = groups.flatMap((g) => toChoices(g, selection.get(g.id)));
+      try {
+        const answer = await post(`items/${item.id}/quote`, { quantity: line.quantity, modifiers }, { retries: 1 });
+        if (seq !== asked) return;
+        quoted = { ...answer, seq };
+        draw();
+      } catch (err) {
+        if (seq !== asked) return;
+        error.textContent = err.message;
+        showPrice();
+      }
+    };
+    const draw = () => {
       const scroll = groupsBox.parentElement ? groupsBox.parentElement.scrollTop : 0;
       groupsBox.replaceChildren(...groups.map((g) => groupElement(g, selection.get(g.id), 0)));
       if (groupsBox.parentElement) groupsBox.parentElement.scrollTop = scroll;
-      const unit = item.price + groups.reduce((sum, g) => sum + groupAmount(g, selection.get(g.id)), 0);
-      price.replaceChildren(money(unit * line.quantity));
-      if (line.quantity > 1) price.append(h("small", {}, `${line.quantity} × ${money(unit)}`));
-      price.dataset.amount = String(unit * line.quantity);
+      showPrice();
       qty.textContent = String(line.quantity);
       add.disabled = !groups.every((g) => groupValid(g, selection.get(g.id)));
+    };
+    const refresh = () => {
+      draw();
+      requestQuote();
     };
 
     /** One group: its head (name, rule, state), its options, nested groups under a choice. */
     const groupElement = (group, sel, depth) => {
       const valid = groupValid(group, sel);
       const count = chosenCount(sel);
-      const free = freeUnits(group, sel);
+      const free = quoted && quoted.seq === asked ? freeOf(quoted.modifiers) : new Map();
       const options = [];
       for (const mod of group.modifiers) {
         const chosen = sel.get(mod.id);

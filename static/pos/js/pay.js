@@ -2,23 +2,22 @@
 // is paid and what is left), the ways to split it, and taking a part's payment: tip, then cash
 // (tender, change) or a card on a reader (card.js), then the receipt. Every write sends the
 // check version the bill was shown at and re-renders from the answer; a stale version
-// re-fetches the bill and says so. Money is whole minor units (cents) throughout; the only
-// rounding is restaurant/money's, done the same way here.
+// re-fetches the bill and says so. Money is whole minor units (cents), and every amount shown
+// comes from the server: the bill, the cash quote (tip, cash due after rounding, change) and
+// the split preview. Nothing here computes, rounds or adds up money.
 
 import { api, get } from "./api.js";
+import { E } from "../../js/errors.js";
 import { cardApproved, follow, followPending, pendingCard, renderCardChoice, renderCardWait, unfollow } from "./card.js";
 import { openDrawerDialog } from "./drawer.js";
 import { can, nav, state } from "./state.js";
 import {
   $,
-  MINOR,
   amountPad,
   delta,
-  divRoundHalfUp,
   h,
   modal,
   money,
-  roundCash,
   stepper,
   t,
   toast,
@@ -38,7 +37,7 @@ export const pay = {
 };
 
 // Answers after which the shown bill is out of date.
-const RELOAD = ["stale_version", "check_not_open", "part_paid", "part_locked", "not_found", "nothing_due"];
+const RELOAD = [E.stale_version, E.check_not_open, E.part_paid, E.part_locked, E.not_found, E.nothing_due];
 
 export function initPay() {
   $("#pay-split").addEventListener("click", async (event) => {
@@ -231,10 +230,30 @@ function liveLines() {
   return ((state.check && state.check.lines) || []).filter((l) => l.status !== "voided");
 }
 
-/** What a new split shares out: the check's total less the parts that keep (paid or partly). */
+/** What a new split shares out: the check's total less the parts that keep (the server's). */
 function leftToSplit() {
-  const bill = pay.bill;
-  return bill.total - bill.parts.filter(isLocked).reduce((sum, p) => sum + p.total, 0);
+  return pay.bill.left_to_split;
+}
+
+/** What a split would make (POST bill/split-preview, nothing stored): each new part's total,
+ * or `{error}`. Only the newest of overlapping asks is shown (`seq`). */
+async function splitPreview(body) {
+  try {
+    return await api("POST", `checks/${pay.checkId}/bill/split-preview`, body);
+  } catch (e) {
+    return { error: e.message, code: e.code };
+  }
+}
+
+/** Calls `show` with the answer of the newest preview only. */
+function previewer(show) {
+  let asked = 0;
+  return async (body) => {
+    asked += 1;
+    const mine = asked;
+    const result = await splitPreview(body);
+    if (mine === asked) show(result);
+  };
 }
 
 function partLabel(part) {
@@ -426,13 +445,15 @@ function evenDialog() {
         id: "even-ways",
         onChange: () => update(),
       });
-      function update() {
-        const n = ways.value();
-        const base = Math.floor(left / n);
-        const extra = left - base * n; // the first parts get a cent more (as the server shares)
+      const ask = previewer((result) =>
         preview.replaceChildren(
-          ...Array.from({ length: n }, (_v, i) => h("span.preview-chip", {}, `${i + 1}/${n}`, h("b", {}, money(base + (i < extra ? 1 : 0))))),
-        );
+          ...(result.error
+            ? [h("span.split-note.warn", {}, result.error)]
+            : result.parts.map((p) => h("span.preview-chip", {}, p.label, h("b", {}, money(p.total))))),
+        ),
+      );
+      function update() {
+        ask({ mode: "even", ways: ways.value() });
       }
       update();
       return {
@@ -583,18 +604,35 @@ function itemDialog() {
         },
       });
       const share = (row, k) => frac(row.left[0], row.left[1] * k);
+      // What each guest pays, from the server's split of the parts below (nothing stored).
+      const guestParts = () => {
+        const parts = [];
+        for (let g = 1; g <= guests; g += 1) {
+          const lines = {};
+          for (const row of rows) {
+            const set = assigned.get(row.line.id);
+            if (set.has(g)) lines[row.line.id] = share(row, set.size);
+          }
+          if (Object.keys(lines).length) parts.push({ guest: g, part: { label: t("guest_n", { n: g }), lines } });
+        }
+        return parts;
+      };
+      let askedGuests = [];
+      const ask = previewer((result) => {
+        const totals = new Map();
+        if (!result.error) askedGuests.forEach((g, i) => totals.set(g, result.parts[i].total));
+        for (const cell of grid.querySelectorAll("[data-guest-total]")) {
+          const g = Number(cell.dataset.guestTotal);
+          cell.textContent = result.error ? "…" : money(totals.get(g) || 0);
+        }
+      });
       function render() {
         grid.style.setProperty("--guests", String(guests));
-        const sums = Array(guests + 1).fill(0);
         const cells = [h("div.ig-head.ig-name", {}, t("item")), ...Array.from({ length: guests }, (_v, i) => h("div.ig-head", {}, t("guest_n", { n: i + 1 }))), h("div.ig-head", {}, "")];
         for (const row of rows) {
           const set = assigned.get(row.line.id);
           const k = set.size;
           const amount = row.line.total_after_discounts ?? row.line.total;
-          for (const g of set) {
-            const [n, d] = share(row, k);
-            sums[g] += divRoundHalfUp(amount * n, d);
-          }
           cells.push(
             h(
               "div.ig-name",
@@ -639,27 +677,23 @@ function itemDialog() {
           );
         }
         cells.push(h("div.ig-foot.ig-name", {}, t("each_pays")));
-        for (let g = 1; g <= guests; g += 1) cells.push(h("div.ig-foot", { dataset: { guestTotal: g } }, money(sums[g])));
+        for (let g = 1; g <= guests; g += 1) cells.push(h("div.ig-foot", { dataset: { guestTotal: g } }, "…"));
         cells.push(h("div.ig-foot", {}, ""));
         grid.replaceChildren(...cells);
         const open = rows.filter((row) => !assigned.get(row.line.id).size).length;
         status.textContent = open ? t("lines_unassigned", { n: open }) : t("amounts_preview");
         status.classList.toggle("warn", open > 0);
         submit.disabled = open > 0 || !rows.length;
+        const parts = guestParts();
+        askedGuests = parts.map((p) => p.guest);
+        if (parts.length) ask({ mode: "items", parts: parts.map((p) => p.part) });
+        else for (const cell of grid.querySelectorAll("[data-guest-total]")) cell.textContent = money(0);
       }
       render();
       return {
         el: [h("div.even-row", {}, h("span.field-label", {}, t("guests")), count.el, h("span.split-note", {}, t("item_hint"))), grid, status],
         request: () => {
-          const parts = [];
-          for (let g = 1; g <= guests; g += 1) {
-            const lines = {};
-            for (const row of rows) {
-              const set = assigned.get(row.line.id);
-              if (set.has(g)) lines[row.line.id] = share(row, set.size);
-            }
-            if (Object.keys(lines).length) parts.push({ label: t("guest_n", { n: g }), lines });
-          }
+          const parts = guestParts().map((p) => p.part);
           return parts.length ? { mode: "items", parts } : null;
         },
       };
@@ -676,12 +710,11 @@ function amountDialog() {
     wide: true,
     build: ({ submit, error }) => {
       const amounts = [];
+      let rest = 0; // the rest part the server's preview answered (0: none)
       const list = h("div.amount-list", { id: "amount-list" });
       const pad = amountPad({ label: t("amount_of_part"), id: "split-amount" });
       const add = h("button.btn.btn-primary.btn-xl", { type: "button", id: "amount-add" }, t("add_part"));
-      const sum = () => amounts.reduce((a, b) => a + b, 0);
       function render() {
-        const rest = left - sum();
         list.replaceChildren(
           ...amounts.map((a, i) =>
             h(
@@ -696,7 +729,7 @@ function amountDialog() {
                   "aria-label": t("remove"),
                   onclick: () => {
                     amounts.splice(i, 1);
-                    render();
+                    ask();
                   },
                 },
                 "×",
@@ -710,17 +743,30 @@ function amountDialog() {
         );
         submit.disabled = !amounts.length;
       }
+      // The parts as the server would split them: a rest part when the amounts leave some.
+      const show = previewer((result) => {
+        if (result.error) {
+          error.textContent = result.error;
+          if (result.code === E.amounts_exceed_total) amounts.pop();
+          return ask();
+        }
+        rest = result.parts.length > amounts.length ? result.parts.at(-1).total : 0;
+        render();
+      });
+      function ask() {
+        if (!amounts.length) {
+          rest = 0;
+          return render();
+        }
+        show({ mode: "amounts", amounts: [...amounts] });
+      }
       add.addEventListener("click", () => {
         const value = pad.value();
         error.textContent = "";
         if (value <= 0) return;
-        if (sum() + value > left) {
-          error.textContent = t("amount_too_much", { left: money(left - sum()) });
-          return;
-        }
         amounts.push(value);
         pad.set(0);
-        render();
+        ask();
       });
       render();
       return {
@@ -739,27 +785,6 @@ async function payWhole() {
   if (!result) return;
   const open = result.bill.parts.filter((p) => p.status === "open" && p.balance > 0);
   if (open.length) await payFlow(open[open.length - 1].id);
-}
-
-/** The next round notes above `due`: 23.45 -> 25, 30, 50. */
-function quickTenders(due) {
-  const out = [];
-  for (const note of [5, 10, 50, 100].map((n) => n * MINOR)) {
-    const next = Math.ceil(due / note) * note;
-    if (next > due && !out.includes(next)) out.push(next);
-  }
-  return out.slice(0, 3);
-}
-
-/** The tip for paying `amount` of `part` at `percent`, as the server will compute it. */
-function tipFor(part, amount, percent) {
-  if (amount >= part.balance) {
-    const option = (part.tip_options || []).find((o) => o.percent === percent);
-    if (option) return option.amount; // the settling payment's basis: only the server knows it
-  }
-  if (part.total <= 0) return 0;
-  const basis = divRoundHalfUp(part.tip_basis * amount, part.total);
-  return divRoundHalfUp(basis * percent, 100);
 }
 
 /**
@@ -796,17 +821,46 @@ function payFlow(partId) {
   let root = null;
   let closeDialog;
   const part = () => pay.bill && pay.bill.parts.find((p) => p.id === partId);
-  const amountOf = (p) => Math.min(f.amount ?? p.balance, p.balance);
-  const tipOf = (p, amount) => {
-    if (!f.tip || f.tip.none) return 0;
-    if (f.tip.amount !== undefined) return f.tip.amount;
-    return tipFor(p, amount, f.tip.percent);
+  const amountOf = (p) => f.amount ?? p.balance;
+
+  // What this payment comes to, as the server computes it (POST .../cash-quote): the amount
+  // toward the part, the tip, `due` (amount + tip, what a card is charged), the cash due after
+  // the venue's rounding, the change (or what is short) for what was handed over, the preset
+  // tips for this amount and the likely notes. Asked again whenever one of them changes;
+  // until the answer is here the step shows that it is loading.
+  const quotes = new Map(); // signature -> answer, or {error, code}
+  const asking = new Set();
+  const quoteBody = (p) => {
+    const body = {};
+    if (f.amount !== null && f.amount < p.balance) body.amount = f.amount;
+    if (f.tip && f.tip.percent !== undefined) body.tip_percent = f.tip.percent;
+    else if (f.tip && f.tip.amount !== undefined) body.tip = f.tip.amount;
+    if (f.tendered !== null) body.tendered = f.tendered;
+    return body;
   };
-  const dueOf = (p) => {
-    const amount = amountOf(p);
-    const tip = tipOf(p, amount);
-    return { amount, tip, exact: amount + tip, cash: roundCash(amount + tip, pay.bill.cash_rounding) };
+  const quoteOf = (p) => {
+    const body = quoteBody(p);
+    const sig = JSON.stringify({ part: p.id, version: pay.bill.version, ...body });
+    const known = quotes.get(sig);
+    if (known) return known.error ? null : known;
+    if (!asking.has(sig)) {
+      asking.add(sig);
+      api("POST", `checks/${pay.checkId}/bill/parts/${p.id}/cash-quote`, body)
+        .then((answer) => quotes.set(sig, answer))
+        .catch((e) => {
+          quotes.set(sig, { error: e.message, code: e.code });
+          Object.assign(f, { error: e.message, errorCode: e.code });
+        })
+        .finally(() => {
+          asking.delete(sig);
+          render();
+        });
+    }
+    return null;
   };
+  const dueOf = quoteOf;
+  const loading = (title) =>
+    fill({ title, body: h("p.lines-empty", { id: "pay-quote-loading" }, t("loading")), foot: [errorBox(), cancel()] });
 
   function fill({ title, sub = null, body, foot = [], cls = "" }) {
     root.className = `modal wide pay-flow ${cls}`;
@@ -823,7 +877,7 @@ function payFlow(partId) {
   }
   const errorBox = () => {
     const box = h("div.modal-error", { role: "alert", id: "pay-error" }, f.error || null);
-    if (f.errorCode === "no_open_drawer" && can("drawer.manage")) {
+    if (f.errorCode === E.no_open_drawer && can("drawer.manage")) {
       box.append(
         " ",
         h(
@@ -896,13 +950,17 @@ function payFlow(partId) {
     return renderTender(p);
   }
 
-  function tipOptions(p, amount) {
-    return (pay.bill.tip_presets || []).map((percent) => ({ percent, amount: tipFor(p, amount, percent) }));
+  /** The preset tips with their amounts: the bill's for the balance, the quote's for less. */
+  function tipOptions(p) {
+    if (f.amount === null || f.amount >= p.balance) return p.tip_options || [];
+    const quote = quoteOf(p);
+    return quote ? quote.tip_options : null;
   }
 
   function renderTip(p) {
     const amount = amountOf(p);
-    const options = tipOptions(p, amount);
+    const options = tipOptions(p);
+    if (options === null) return loading(t("tip_for", { part: partLabel(p) }));
     fill({
       title: t("tip_for", { part: partLabel(p) }),
       sub: t("to_pay", { amount: money(amount) }),
@@ -945,6 +1003,8 @@ function payFlow(partId) {
 
   function renderGuest(p) {
     const amount = amountOf(p);
+    const options = tipOptions(p);
+    if (options === null) return loading(partLabel(p));
     fill({
       title: partLabel(p),
       cls: "guest-facing",
@@ -954,7 +1014,7 @@ function payFlow(partId) {
         h(
           "div.gf-tips",
           {},
-          tipOptions(p, amount).map((o) =>
+          options.map((o) =>
             h(
               "button.gf-tip",
               { type: "button", dataset: { tip: o.percent }, onclick: () => go({ tip: { percent: o.percent }, step: afterTip(), tipOnReader: false, guest: false }) },
@@ -981,14 +1041,14 @@ function payFlow(partId) {
 
   function renderTender(p) {
     const due = dueOf(p);
-    const tendered = f.tendered ?? due.cash;
-    const short = tendered < due.cash;
-    const change = Math.max(0, tendered - due.cash);
-    const quick = quickTenders(due.cash);
+    if (!due) return loading(t("cash_for", { part: partLabel(p) }));
+    const tendered = due.tendered;
+    const short = due.short > 0;
+    const quick = due.tender_options.filter((value) => value !== due.cash_due);
     const takeCash = h(
       "button.btn.btn-ok.btn-xl",
       { type: "button", id: "take-cash", disabled: f.busy || short, onclick: () => takeCashNow() },
-      t("take_cash", { amount: money(due.cash) }),
+      t("take_cash", { amount: money(due.cash_due) }),
     );
     fill({
       title: t("cash_for", { part: partLabel(p) }),
@@ -1018,9 +1078,9 @@ function payFlow(partId) {
             "div.ts-due",
             {},
             h("span", {}, t("cash_due")),
-            h("strong", { id: "cash-due" }, money(due.cash)),
-            due.cash !== due.exact
-              ? h("small", { id: "cash-rounded" }, t("rounded_from", { amount: money(due.exact), delta: delta(due.cash - due.exact) }))
+            h("strong", { id: "cash-due" }, money(due.cash_due)),
+            due.rounding
+              ? h("small", { id: "cash-rounded" }, t("rounded_from", { amount: money(due.due), delta: delta(due.rounding) }))
               : null,
           ),
           h(
@@ -1030,7 +1090,7 @@ function payFlow(partId) {
               "button.btn.btn-primary.btn-xl",
               { type: "button", id: "pay-card", disabled: f.busy, onclick: () => go({ step: "card", payBy: "card", tipOnReader: false }) },
               h("span", { "aria-hidden": "true" }, "▭ "),
-              t("card_pay", { amount: money(due.amount + due.tip) }),
+              t("card_pay", { amount: money(due.due) }),
             ),
             h("small", {}, t("card_on_reader_hint")),
           ),
@@ -1044,9 +1104,9 @@ function payFlow(partId) {
             {},
             h(
               "button.btn.tender-btn",
-              { type: "button", dataset: { tender: "exact" }, "aria-pressed": String(tendered === due.cash), onclick: () => go({ tendered: null }) },
+              { type: "button", dataset: { tender: "exact" }, "aria-pressed": String(tendered === due.cash_due), onclick: () => go({ tendered: null }) },
               h("small", {}, t("exact")),
-              money(due.cash),
+              money(due.cash_due),
             ),
             quick.map((value) =>
               h(
@@ -1065,7 +1125,7 @@ function payFlow(partId) {
               "div.tr-change",
               { class: short ? "short" : "" },
               h("span", {}, short ? t("too_little") : t("change_due")),
-              h("strong", { id: "change-preview" }, money(short ? due.cash - tendered : change)),
+              h("strong", { id: "change-preview" }, money(short ? due.short : due.change)),
             ),
           ),
         ),
@@ -1092,7 +1152,7 @@ function payFlow(partId) {
         label: t("toward_part"),
         id: "part-pad",
         quick: [
-          { label: t("half"), value: Math.ceil(p.balance / 2), key: "half" },
+          { label: t("half"), value: p.half, key: "half" },
           { label: t("all_of_it"), value: p.balance, key: "all" },
         ],
       });
@@ -1107,13 +1167,14 @@ function payFlow(partId) {
       });
     } else if (f.sub === "tendered") {
       const due = dueOf(p);
+      if (!due) return loading(t("tendered"));
       title = t("tendered");
-      note = t("cash_due_is", { amount: money(due.cash) });
-      pad = amountPad({ value: f.tendered ?? due.cash, label: t("tendered"), id: "tender-pad" });
+      note = t("cash_due_is", { amount: money(due.cash_due) });
+      pad = amountPad({ value: due.tendered, label: t("tendered"), id: "tender-pad" });
       ok.addEventListener("click", () => {
         const value = pad.value();
-        if (value < due.cash) {
-          f.error = t("tendered_short", { amount: money(due.cash) });
+        if (value < due.cash_due) {
+          f.error = t("tendered_short", { amount: money(due.cash_due) });
           render();
           return;
         }
@@ -1135,11 +1196,12 @@ function payFlow(partId) {
     const p = part();
     if (!p || f.busy) return;
     const due = dueOf(p);
+    if (!due) return;
     const body = { part: p.id, method: "cash" };
     if (due.amount < p.balance) body.amount = due.amount;
     if (f.tip && f.tip.percent !== undefined) body.tip_percent = f.tip.percent;
     else if (f.tip && f.tip.amount !== undefined) body.tip = f.tip.amount;
-    body.tendered = f.tendered ?? due.cash;
+    body.tendered = due.tendered;
     // The same tap again (a lost answer) is the same payment: the same Idempotency-Key.
     const sig = JSON.stringify({ ...body, version: pay.bill.version });
     if (sig !== f.sig) Object.assign(f, { sig, key: uuid() });
@@ -1156,7 +1218,7 @@ function payFlow(partId) {
     } catch (e) {
       f.error = e.message;
       f.errorCode = e.code;
-      if (e.code === "part_in_progress") await followPending(ctx); // a card is on a reader
+      if (e.code === E.part_in_progress) await followPending(ctx); // a card is on a reader
     } finally {
       f.busy = false;
       render();

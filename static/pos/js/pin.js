@@ -1,6 +1,7 @@
 // The PIN screen: a big keypad (and the physical keyboard), errors and the lockout countdown.
 
 import { post } from "./api.js";
+import { E } from "../../js/errors.js";
 import { $, $$, t } from "./util.js";
 
 const MAX = 6;
@@ -84,9 +85,9 @@ async function submit() {
     pin = "";
     busy = false;
     shake();
-    if (error.code === "locked_out" || (error.retryAfter && error.retryAfter > 0)) {
-      startLockout(error.retryAfter || 30, error.code === "wrong_pin" ? t("wrong_pin") : "");
-    } else if (error.code === "wrong_pin" || error.code === "invalid_pin") {
+    if (error.code === E.locked_out || (error.retryAfter && error.retryAfter > 0)) {
+      startLockout(error.retryAfter || 30, error.code === E.wrong_pin ? t("wrong_pin") : "");
+    } else if (error.code === E.wrong_pin || error.code === E.invalid_pin) {
       pinMessage(t("wrong_pin"));
     } else {
       pinMessage(error.message);

@@ -40,19 +40,8 @@ export function parseMoney(text) {
   return parseInt(whole, 10) * 10 ** fractionDigits + (minor ? parseInt(minor, 10) : 0);
 }
 
-/** a / b rounded half up, for whole numbers a >= 0 and b > 0 (restaurant/money.round_half_up). */
-export function divRoundHalfUp(a, b) {
-  return Math.floor((2 * a + b) / (2 * b));
-}
-
-/** A cash amount rounded to the venue's step, halves up (restaurant/money.round_cash). */
-export function roundCash(amount, step) {
-  if (!step || step <= 1) return amount;
-  return divRoundHalfUp(amount, step) * step;
-}
-
-/** The minor units in one major unit (100 for EUR). */
-export const MINOR = 10 ** fractionDigits;
+// No money is computed here or anywhere in the tablet: tips, cash rounding, change, split
+// shares and drawer counts come from the server (tests/payments/test_no_js_money.py).
 
 export function uuid() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -260,6 +249,8 @@ export function pinPad({ onEnter = null, label = "" } = {}) {
  * an amount ([{label, value}]). Returns {el, value(), set(v)}.
  */
 export function amountPad({ value = 0, label = "", onChange = null, max = 10_000_000, quick = [], id = null } = {}) {
+  // The digits typed, as text: a key appends to them and ⌫ takes the last one off.
+  let digits = String(value);
   let amount = value;
   let fresh = true;
   const display = h("output.amount-display", { "aria-live": "polite", id: id ? `${id}-value` : null });
@@ -269,12 +260,11 @@ export function amountPad({ value = 0, label = "", onChange = null, max = 10_000
     if (onChange && !initial) onChange(amount);
   };
   const press = (key) => {
-    if (key === "back") amount = fresh ? 0 : Math.floor(amount / 10);
-    else {
-      const next = (fresh ? 0 : amount) * 10 ** key.length + Number(key);
-      if (next > max) return;
-      amount = next;
-    }
+    const typed = key === "back" ? (fresh ? "" : digits.slice(0, -1)) : (fresh ? "" : digits) + key;
+    const next = Number(typed.replace(/^0+/, "") || "0");
+    if (next > max) return;
+    digits = String(next);
+    amount = next;
     fresh = false;
     render();
   };
@@ -307,7 +297,8 @@ export function amountPad({ value = 0, label = "", onChange = null, max = 10_000
                 type: "button",
                 dataset: { quick: q.key || "" },
                 onclick: () => {
-                  amount = Math.min(q.value, max);
+                  amount = q.value > max ? max : q.value;
+                  digits = String(amount);
                   fresh = true;
                   render();
                 },
@@ -325,6 +316,7 @@ export function amountPad({ value = 0, label = "", onChange = null, max = 10_000
     value: () => amount,
     set: (v) => {
       amount = v;
+      digits = String(v);
       fresh = true;
       render();
     },
