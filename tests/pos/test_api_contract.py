@@ -64,8 +64,7 @@ DATA_GAPS = {
     "(`reason_required`); `line` must be on the check",
     "DELETE /checks/{check_id}/adjustments/{adjustment_id}": "a `reason`, in the body or the "
     "query, one of the two (`reason_required`)",
-    "POST /checks/{check_id}/merge": "`other` must be another check than the path's "
-    "(`same_check`)",
+    "POST /checks/{check_id}/merge": "`other` must be another check than the path's (`same_check`)",
     "POST /items/{item_id}/quote": "the item's modifier rules (`modifiers.<group>`, "
     "`invalid_choice`) are data, as for adding a line",
     "POST /checks/{check_id}/move-seat": "`line_ids` must name lines of this check",
