@@ -9,6 +9,7 @@ item's modifier rules, a table's state) belongs to the services.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from ninja import Schema
@@ -45,10 +46,66 @@ def _no_nul(value: str) -> str:
     return value
 
 
-def _text(value: Any) -> Any:
+def must_be_text(value: Any) -> Any:
     if not isinstance(value, str):
         raise PydanticCustomError("invalid_type", "must be text")
     return value
+
+
+def decimal_number(value: Any) -> Decimal:
+    """A number given as a JSON number or a decimal string ("12.5"), read from its decimal
+    text (never through a float's binary value)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise PydanticCustomError("invalid_type", "must be a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise PydanticCustomError("invalid_type", "must be a number") from None
+    if not number.is_finite():
+        raise PydanticCustomError("invalid_type", "must be a number")
+    return number
+
+
+# A bound goes on the inner type, with the JSON checks around it, so that the document states
+# it as JSON Schema's minimum/maximum/maxLength and a value out of bounds is refused with
+# pydantic's own error types (`invalid`, `too_long`).
+def bounded_int(low: int, high: int, description: str | None = None):
+    return Annotated[
+        int, Field(ge=low, le=high, description=description), BeforeValidator(_whole_number)
+    ]
+
+
+def bounded_text(max_length: int, description: str | None = None):
+    return Annotated[
+        str,
+        Field(max_length=max_length, description=description),
+        AfterValidator(_no_nul),
+        BeforeValidator(must_be_text),
+    ]
+
+
+MAX_IDS = 500  # no check has more lines: a longer list is refused before any service loops
+
+
+def _ids(value: Any) -> Any:
+    """A list of ids, refused as a whole (the error names the list, not an entry)."""
+    if not isinstance(value, list):
+        raise PydanticCustomError("invalid_type", "must be a list of ids")
+    if len(value) > MAX_IDS:
+        raise PydanticCustomError(
+            "too_many", "has at most {n} entries", {"n": MAX_IDS, "brigade_code": "too_many"}
+        )
+    ids = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INT for v in ids):
+        raise PydanticCustomError("invalid_type", "must be a list of ids")
+    return ids
+
+
+Ids = Annotated[
+    list[Annotated[int, Field(ge=1, le=MAX_INT)]],
+    BeforeValidator(_ids),
+    Field(max_length=MAX_IDS),
+]
 
 
 def _flag(value: Any) -> Any:
@@ -62,10 +119,9 @@ def _flag(value: Any) -> Any:
 
 Int = Annotated[int, BeforeValidator(_whole_number), Field(strict=False)]
 Id = Annotated[Int, Field(ge=1, le=MAX_INT)]
-Text = Annotated[str, BeforeValidator(_text), AfterValidator(_no_nul)]
+Text = Annotated[str, BeforeValidator(must_be_text), AfterValidator(_no_nul)]
 Bool = StrictBool
 Flag = Annotated[bool, BeforeValidator(_flag)]
-IdList = Annotated[list[Id], Field(max_length=500)]
 Money = Annotated[int, Field(description="Minor units of the venue's currency (cents).")]
 Version = Annotated[
     Int,

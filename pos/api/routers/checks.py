@@ -8,14 +8,13 @@ where the write cannot conflict (adding lines, sending, firing, printing) a stal
 merged, elsewhere it is refused with 409 `stale_version`.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from ninja import Body, Query, Router, Status
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from kitchen import services as kitchen_services
 from orders import modifiers as order_modifiers
@@ -35,15 +34,20 @@ from pos.api.routers.check_schemas import (
     TicketRef,
 )
 from pos.api.schemas import (
+    MAX_IDS,
     ApproverPin,
     ErrorBody,
     Flag,
     Id,
+    Ids,
     In,
     Int,
     Money,
     Out,
     Version,
+    bounded_text,
+    decimal_number,
+    must_be_text,
     responses,
 )
 from restaurant import permissions
@@ -55,83 +59,30 @@ from restaurant.realtime import last_seq
 
 router = Router(tags=["checks"])
 
-MAX_IDS = 500  # no check has more lines: a longer list is refused before any service loops
-
-
 # --- request field types -------------------------------------------------------------------------
 
 
-def _ids(value: Any) -> Any:
-    """A list of ids, refused as a whole (the error names the list, not an entry)."""
-    if not isinstance(value, list):
-        raise PydanticCustomError("invalid_type", "must be a list of ids")
-    if len(value) > MAX_IDS:
-        raise PydanticCustomError(
-            "too_many", "has at most {n} entries", {"n": MAX_IDS, "brigade_code": "too_many"}
-        )
-    ids = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INT for v in ids):
-        raise PydanticCustomError("invalid_type", "must be a list of ids")
-    return ids
-
-
-def _decimal(value: Any) -> Any:
-    """A number given as a JSON number or a decimal string ("12.5")."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PydanticCustomError("invalid_type", "must be a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise PydanticCustomError("invalid_type", "must be a number") from None
-    if not number.is_finite():
-        raise PydanticCustomError("invalid_type", "must be a number")
-    return number
-
-
-def _text(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise PydanticCustomError("invalid_type", "must be text")
-    return value
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:  # PostgreSQL cannot store it; no client means it
-        raise PydanticCustomError("invalid_type", "must not contain NUL characters")
-    return value
-
-
-Ids = Annotated[
-    list[Annotated[int, Field(ge=1, le=MAX_INT)]],
-    BeforeValidator(_ids),
-    Field(max_length=MAX_IDS),
-]
 Quantity = Annotated[Int, Field(ge=1, le=999)]
 Seat = Annotated[Int, Field(ge=0, le=99, description="0 = shared")]
 Course = Annotated[Int, Field(ge=1, le=9)]
 Guests = Annotated[Int, Field(ge=0, le=500)]
 
 
-def text(max_length: int):
-    """Text of at most `max_length` characters (longer: `too_long`, naming the limit)."""
-    return Annotated[
-        Annotated[str, Field(max_length=max_length)],
-        BeforeValidator(_text),
-        AfterValidator(_no_nul),
-    ]
-
-
-Note = text(200)
-Reason = Annotated[text(200), Field(description="Why (required; at most 200 characters).")]
+Note = bounded_text(200)
+TabName = bounded_text(80)
+Reason = bounded_text(200, "Why (required; at most 200 characters).")
 Percent = Annotated[
     Decimal,
-    BeforeValidator(_decimal),
+    BeforeValidator(decimal_number),
     Field(description='Above 0 and at most 100, at most 3 decimals: 10, 12.5 or "12.5".'),
 ]
 Amount = Annotated[
     Int, Field(ge=1, description="Minor units of the venue's currency (cents), above 0.")
 ]
-AdjustmentKind = Annotated[Literal["comp", "discount"], BeforeValidator(_text)]
-CheckKind = Annotated[Literal["table", "bar_tab", "takeaway", "online"], BeforeValidator(_text)]
+AdjustmentKind = Annotated[Literal["comp", "discount"], BeforeValidator(must_be_text)]
+CheckKind = Annotated[
+    Literal["table", "bar_tab", "takeaway", "online"], BeforeValidator(must_be_text)
+]
 ModifierChoices = Annotated[
     list[Any],
     Field(
@@ -311,7 +262,7 @@ class CheckOpenIn(In):
     kind: CheckKind
     table: Id | None = Field(None, description="A table check: its table.")
     guest_count: Guests | None = Field(None, description="A table needs at least one guest.")
-    tab_name: text(80) | None = Field(None, description="A bar tab's name (required for one).")
+    tab_name: TabName | None = Field(None, description="A bar tab's name (required for one).")
     server: Id | None = Field(None, description="Default: the signed-in staff member.")
 
 

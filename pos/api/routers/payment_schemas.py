@@ -10,38 +10,29 @@ open) stays with the services.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from payments.services import MAX_CASH
 from pos.api.routers.auth import StaffRef
 from pos.api.routers.check_schemas import CheckOut, TaxLine, Time
-from pos.api.schemas import Bool, In, Int, Money, Out, Text, _no_nul, _text, _whole_number
+from pos.api.schemas import (
+    Bool,
+    In,
+    Int,
+    Money,
+    Out,
+    Text,
+    bounded_int,
+    bounded_text,
+    decimal_number,
+)
 from restaurant.jsonio import MAX_INT
 from restaurant.text import REASON_MAX_LENGTH
 
 DecimalText = str  # "12.5"
-
-
-# The bounds go on the inner type, with the JSON checks around them, so that the document
-# states them as JSON Schema's minimum/maximum/maxLength and a value out of bounds is refused
-# with pydantic's own error types (`invalid`, `too_long`).
-def bounded_int(low: int, high: int, description: str):
-    return Annotated[
-        int, Field(ge=low, le=high, description=description), BeforeValidator(_whole_number)
-    ]
-
-
-def bounded_text(max_length: int, description: str | None = None):
-    return Annotated[
-        str,
-        Field(max_length=max_length, description=description),
-        AfterValidator(_no_nul),
-        BeforeValidator(_text),
-    ]
 
 
 MONEY_TEXT = "Minor units of the venue's currency (cents), at most 100,000.00."
@@ -58,25 +49,11 @@ ApproverPinText = bounded_text(
 )
 
 
-def _percent(value: Any) -> Decimal:
-    """A percent as a JSON number or a decimal string ("12.5"); never through a float's
-    binary value (the number's decimal text is read)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise PydanticCustomError("invalid_type", "must be a number")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise PydanticCustomError("invalid_type", "must be a number") from exc
-    if not number.is_finite():
-        raise PydanticCustomError("invalid_type", "must be a number")
-    return number
-
-
 PERCENT_TEXT = 'A percent from 0 to 100, as a number or a decimal string ("12.5").'
 Percent = Annotated[
     Decimal,
     Field(ge=0, le=100),
-    BeforeValidator(_percent),
+    BeforeValidator(decimal_number),
     WithJsonSchema(
         {
             "oneOf": [
