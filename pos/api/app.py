@@ -179,6 +179,10 @@ def _describe(operation: dict, op, method: str) -> None:
     security = auth.security(method) if isinstance(auth, core.Auth) else None
     operation["security"] = security if security is not None else []
     view = op.view_func if op is not None else None
+    description = " ".join(operation.get("description", "").split())
+    if description:  # the docstring's first sentence, not ninja's "Auth Pair"
+        first = description.split(". ")[0].rstrip(".")
+        operation["summary"] = first if len(first) <= 90 else first[:89].rstrip() + "…"
     parameters = operation.setdefault("parameters", [])
     if getattr(view, "brigade_write", False):
         parameters.append(dict(IDEMPOTENCY_KEY))
