@@ -120,14 +120,37 @@ def validation_error(errors: list[dict]) -> ValidationFailed:
         code = "invalid_type"
     else:
         code = "invalid"
-    name = field or _("The body")
+    return ValidationFailed(
+        _message(kind, code, field, first.get("ctx") or {}), code=code, field=field
+    )
+
+
+def _message(kind: str, code: str, field: str | None, ctx: dict) -> str:
+    """A sentence in the venue's language (pydantic's own messages are English only)."""
+    values = {
+        "field": field or _("The body"),
+        "ge": ctx.get("ge", ""),
+        "le": ctx.get("le", ""),
+        "limit": ctx.get("max_length", ctx.get("n", "")),
+        "expected": ctx.get("expected", ""),
+    }
     if code == "required":
-        message = _("%(field)s is required.") % {"field": name}
-    elif code == "unknown_field":
-        message = _("Unknown field %(field)s.") % {"field": name}
-    else:
-        message = f"{name}: {first.get('msg', _('invalid value'))}"
-    return ValidationFailed(message, code=code, field=field)
+        return _("%(field)s is required.") % values
+    if code == "unknown_field":
+        return _("Unknown field %(field)s.") % values
+    if kind == "greater_than_equal":
+        return _("%(field)s must be at least %(ge)s.") % values
+    if kind == "less_than_equal":
+        return _("%(field)s must be at most %(le)s.") % values
+    if code == "too_many":
+        return _("%(field)s has at most %(limit)s entries.") % values
+    if code == "too_long":
+        return _("%(field)s is at most %(limit)s characters.") % values
+    if kind == "literal_error":
+        return _("%(field)s must be one of %(expected)s.") % values
+    if code == "invalid_type":
+        return _("%(field)s has the wrong type.") % values
+    return _("%(field)s is not valid.") % values
 
 
 class IdConverter:

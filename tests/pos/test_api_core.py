@@ -45,3 +45,12 @@ def test_pydantic_errors_name_the_dotted_path_and_our_code():
         "ctx": {"field_type": "Value"},
     }
     assert validation_error([long_text]).code == "too_long"
+
+
+def test_validation_messages_are_in_the_venues_language():
+    from django.utils import translation
+
+    error = [{"loc": ("body", "body", "quantity"), "type": "greater_than_equal", "ctx": {"ge": 1}}]
+    assert validation_error(error).message == "quantity must be at least 1."
+    with translation.override("nl"):
+        assert validation_error(error).message == "quantity moet minstens 1 zijn."
