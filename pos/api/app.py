@@ -10,6 +10,7 @@ writes, the error codes, and a description of each error status. The interactive
 from __future__ import annotations
 
 import functools
+import re
 from functools import partial
 
 from django.http import HttpResponseRedirect
@@ -106,12 +107,12 @@ def docs_for_staff(view):
 
     @functools.wraps(view)
     def guarded(request, *args, **kwargs):
-        from pos.auth import NotAuthenticated, current_staff
+        from pos.auth import current_staff
 
         if not (request.user.is_authenticated and request.user.is_staff):
             try:
                 current_staff(request, touch=False)
-            except (NotAuthenticated, core.DomainError):
+            except core.DomainError:  # not signed in, locked, not active
                 return HttpResponseRedirect("/pos/")
         return view(request, *args, **kwargs)
 
@@ -143,32 +144,30 @@ class BrigadeAPI(core.BrigadeAPI):
             "identifier": "AGPL-3.0-or-later",
         }
         schema["components"]["securitySchemes"] = SECURITY_SCHEMES
-        ops = {op.view_func: op for op in _operations(self)}
         for route, item in schema["paths"].items():
             for method, operation in item.items():
-                op = ops.get(_view_for(self, route, method))
+                op = _operation_for(self, route, method)
                 _describe(operation, op, method.upper())
         return finish(schema)
 
 
 def _operations(api):
-    for bound in api._get_bound_routers():
-        for path_view in bound.path_operations.values():
-            yield from path_view.operations
-
-
-def _view_for(api, path, method):
+    """Every operation of the API, with its router's prefix and its own path."""
     for bound in api._get_bound_routers():
         for raw, path_view in bound.path_operations.items():
             for op in path_view.operations:
-                if method.upper() in op.methods and _same(path, bound.prefix, raw):
-                    return op.view_func
+                yield bound.prefix, raw, op
+
+
+def _operation_for(api, path, method):
+    """The operation the document lists as `method path` (None: not one of ours)."""
+    for prefix, raw, op in _operations(api):
+        if method.upper() in op.methods and _same(path, prefix, raw):
+            return op
     return None
 
 
 def _same(doc_path: str, prefix: str, raw: str) -> bool:
-    import re
-
     full = "/" + "/".join(p.strip("/") for p in (prefix, raw) if p.strip("/"))
     return re.sub(r"{[^}:]+:", "{", full) == doc_path
 

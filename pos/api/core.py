@@ -33,6 +33,7 @@ import ipaddress
 import json
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Status
@@ -88,7 +89,6 @@ def not_found(what: str, field: str | None = None) -> NotFound:
 _TYPE_CODES = {
     "missing": "required",
     "extra_forbidden": "unknown_field",
-    "too_long": "too_many",  # a list longer than its maxItems
     "string_too_long": "too_long",
 }
 
@@ -338,14 +338,7 @@ class JSONRenderer(BaseRenderer):
     media_type = "application/json"
 
     def render(self, request, data, *, response_status):
-        return json.dumps(data, ensure_ascii=False, cls=_Encoder)
-
-
-class _Encoder(json.JSONEncoder):
-    def default(self, o):
-        from django.core.serializers.json import DjangoJSONEncoder
-
-        return DjangoJSONEncoder().default(o)
+        return json.dumps(data, ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
 class BrigadeAPI(NinjaAPI):
